@@ -48,7 +48,9 @@ def evaluate(node: Node, env: Env) -> Value:
         number = to_number(_scalar(value))
         return number if isinstance(number, ExcelError) else -number
     if isinstance(node, Binary):
-        return _binary(node.op, _scalar(evaluate(node.left, env)), _scalar(evaluate(node.right, env)))
+        return _binary(
+            node.op, _scalar(evaluate(node.left, env)), _scalar(evaluate(node.right, env))
+        )
     if isinstance(node, Call):
         function = FUNCTIONS.get(node.function)
         if function is None:

@@ -8,6 +8,7 @@ means the same in Excel and LibreOffice whatever their own precedence quirks.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .ast import Binary, Boolean, Call, Name, Node, Number, Percent, Text, Unary
@@ -104,7 +105,7 @@ class _Parser:
             raise self.error(f"多余的内容 “{self.current.text}”")
         return node
 
-    def _binary_level(self, ops: tuple[str, ...], operand) -> Node:  # type: ignore[no-untyped-def]
+    def _binary_level(self, ops: tuple[str, ...], operand: Callable[[], Node]) -> Node:
         node = operand()
         while self.current.kind == "op" and self.current.text in ops:
             op = self.advance().text
