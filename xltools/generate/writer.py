@@ -1,0 +1,256 @@
+"""Render a spec's layout into a locked workbook with XlsxWriter.
+
+Only input cells are unlocked; every derived value is a locked formula whose cached result is
+the Python recomputation (so a file no application recalculated still shows true numbers);
+every field is a workbook-level defined name; hidden sheets identify the template.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from .. import __version__
+from ..engine import recompute
+from ..expr import BLANK, ExcelError, to_formula
+from ..spec.model import Field, Spec
+from .layout import Layout, SheetLayout, layout_spec
+from .metadata import (
+    FORMAT_MARKER,
+    LIST_NAME_PREFIX,
+    LISTS_SHEET,
+    META_KEYS,
+    META_SHEET,
+    fingerprint,
+)
+from .styles import Styles
+from .validation import needs_list_sheet, validation_for
+
+
+class _ProtectedWorkbook(Workbook):
+    """XlsxWriter has no API for workbook structure protection: write the element ourselves,
+    where the schema puts it (right before bookViews)."""
+
+    def _write_book_views(self) -> None:
+        self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
+        super()._write_book_views()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _quote(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+def absolute(
+    sheet: str, row: int, col: int, last_row: int | None = None, last_col: int | None = None
+) -> str:
+    ref = xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
+    if last_row is not None and last_col is not None and (last_row, last_col) != (row, col):
+        ref += ":" + xl_rowcol_to_cell(last_row, last_col, row_abs=True, col_abs=True)
+    return f"={_quote(sheet)}!{ref}"
+
+
+def cell_value(value: Any) -> Any:
+    """A recomputed value as XlsxWriter takes it for a formula's cached result."""
+    if value is BLANK or value is None:
+        return ""
+    if isinstance(value, ExcelError):
+        return value.code
+    return value
+
+
+def generate_template(
+    spec: Spec,
+    output: Path,
+    *,
+    prefill: Mapping[str, Any] | None = None,
+    bureau_id: str = "",
+    bureau_name: str = "",
+    issued_at: dt.datetime | None = None,
+    layout: Layout | None = None,
+) -> str:
+    """Write the template (pre-filled for one bureau when ``prefill`` is given) atomically to
+    ``output``; returns the fingerprint stamped into it."""
+    prefill = dict(prefill or {})
+    layout = layout or layout_spec(spec)
+    issued = (issued_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    stamp = fingerprint(spec.template, spec.version, spec.sha256, bureau_id, prefill)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".xltools-", suffix=".xlsx", dir=output.parent)
+    os.close(handle)
+    try:
+        workbook = _ProtectedWorkbook(
+            temporary, {"strings_to_numbers": False, "strings_to_formulas": False}
+        )
+        workbook.set_properties(
+            {"title": spec.title, "subject": spec.template, "comments": f"xltools {__version__}"}
+        )
+        password = secrets.token_urlsafe(
+            12
+        )  # nobody keeps it: protection deters, the checker verifies
+        _write(workbook, spec, layout, prefill, password)
+        meta = {
+            "format": FORMAT_MARKER,
+            "template": spec.template,
+            "version": spec.version,
+            "title": spec.title,
+            "spec_sha256": spec.sha256,
+            "issued_at": issued.isoformat(),
+            "generator": f"xltools {__version__}",
+            "bureau_id": bureau_id,
+            "bureau_name": bureau_name,
+            "fingerprint": stamp,
+        }
+        _write_meta(workbook, meta, password)
+        workbook.close()
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, output)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return stamp
+
+
+def _write(
+    workbook: Workbook, spec: Spec, layout: Layout, prefill: dict[str, Any], password: str
+) -> None:
+    styles = Styles(workbook)
+    values = recompute(spec, prefill)
+    positions = layout.field_positions()
+    lists_used: dict[str, tuple[str, ...]] = {}
+    for sheet_layout in layout.sheets:
+        worksheet = workbook.add_worksheet(sheet_layout.name)
+        _setup_sheet(worksheet, sheet_layout)
+        for cell in sheet_layout.cells:
+            if cell.role != "field":
+                style = styles.role(cell.role)
+                if cell.merged:
+                    worksheet.merge_range(
+                        cell.row, cell.col, cell.last_row, cell.last_col, cell.text, style
+                    )
+                else:
+                    worksheet.write_string(cell.row, cell.col, cell.text, style)
+                continue
+            field = spec.fields[cell.field]
+            editable = field.input and cell.field not in prefill
+            style = styles.field(field, editable=editable)
+            if cell.merged:
+                worksheet.merge_range(cell.row, cell.col, cell.last_row, cell.last_col, "", style)
+            if field.formula is not None:
+                formula = "=" + to_formula(field.formula, str)
+                worksheet.write_formula(
+                    cell.row, cell.col, formula, style, cell_value(values[field.id])
+                )
+            else:
+                _write_value(
+                    worksheet, cell.row, cell.col, prefill.get(field.id, field.value), field, style
+                )
+            if editable:
+                in_sheet = needs_list_sheet(field)
+                if in_sheet and field.choice_list and field.choices:
+                    lists_used[field.choice_list] = field.choices
+                worksheet.data_validation(
+                    cell.row, cell.col, cell.row, cell.col, validation_for(field, in_sheet)
+                )
+            workbook.define_name(field.id, absolute(sheet_layout.name, cell.row, cell.col))
+        worksheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
+    for field in spec.fields.values():
+        if field.members:
+            first = positions[field.members[0]]
+            last = positions[field.members[-1]]
+            workbook.define_name(
+                field.id, absolute(first[0], first[1].row, first[1].col, last[1].row, last[1].col)
+            )
+    _write_lists(workbook, lists_used, password)
+
+
+def _write_value(
+    worksheet: Worksheet, row: int, col: int, value: Any, field: Field, style: Any
+) -> None:
+    if value is None or value is BLANK:
+        worksheet.write_blank(row, col, None, style)
+    elif isinstance(value, bool):
+        worksheet.write_boolean(row, col, value, style)
+    elif isinstance(value, int | float):
+        worksheet.write_number(row, col, value, style)
+    elif isinstance(value, dt.datetime | dt.date):
+        when = (
+            value
+            if isinstance(value, dt.datetime)
+            else dt.datetime(value.year, value.month, value.day)
+        )
+        worksheet.write_datetime(row, col, when, style)
+    else:
+        worksheet.write_string(row, col, str(value), style)
+
+
+def _setup_sheet(worksheet: Worksheet, sheet: SheetLayout) -> None:
+    for col, width in enumerate(_column_widths(sheet)):
+        worksheet.set_column(col, col, width)
+    for row, height in sheet.row_heights.items():
+        worksheet.set_row(row, height)
+    worksheet.set_paper(9)  # A4
+    if sheet.landscape:
+        worksheet.set_landscape()
+    worksheet.fit_to_pages(1, 0)
+    worksheet.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    worksheet.set_footer("&C第 &P 页，共 &N 页")
+    worksheet.print_area(0, 0, max(sheet.rows - 1, 0), sheet.width - 1)
+    if sheet.header_rows:
+        worksheet.repeat_rows(*sheet.header_rows)
+    worksheet.freeze_panes(1, 0)
+    worksheet.hide_gridlines(2)
+
+
+def _display_width(text: str) -> float:
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)
+
+
+def _column_widths(sheet: SheetLayout) -> list[float]:
+    """Wide enough for the single-column labels and headers, within sensible bounds."""
+    widths = list(sheet.column_widths)
+    for cell in sheet.cells:
+        if cell.role in ("label", "header") and cell.text and cell.right == cell.col:
+            widths[cell.col] = max(widths[cell.col], min(_display_width(cell.text) / 1.6 + 2, 18))
+    return widths
+
+
+def _write_meta(workbook: Workbook, meta: dict[str, Any], password: str) -> None:
+    sheet = workbook.add_worksheet(META_SHEET)
+    for row, key in enumerate(META_KEYS):
+        sheet.write_string(row, 0, key)
+        value = meta.get(key, "")
+        if isinstance(value, int):
+            sheet.write_number(row, 1, value)
+        else:
+            sheet.write_string(row, 1, str(value))
+    sheet.set_column(0, 1, 40)
+    sheet.protect(password)
+    sheet.very_hidden()
+
+
+def _write_lists(workbook: Workbook, lists: dict[str, tuple[str, ...]], password: str) -> None:
+    sheet = workbook.add_worksheet(LISTS_SHEET)
+    for col, (name, choices) in enumerate(sorted(lists.items())):
+        sheet.write_string(0, col, name)
+        for row, choice in enumerate(choices, start=1):
+            sheet.write_string(row, col, choice)
+        workbook.define_name(
+            LIST_NAME_PREFIX + name, absolute(LISTS_SHEET, 1, col, len(choices), col)
+        )
+    sheet.protect(password)
+    sheet.very_hidden()
