@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from . import __version__
+
+if TYPE_CHECKING:  # imported for real only by the commands that need them
+    from .registry import Registry
+    from .spec import Spec
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -71,6 +76,101 @@ def generate(spec_path: Path, output: Path) -> None:
         sys.exit(EXIT_PROBLEMS)
     generate_template(spec_obj, output)
     click.echo(f"已生成 {output}")
+
+
+_SPECS_OPTION = click.option(
+    "--specs",
+    "specs_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="规范文件夹（默认：$XLTOOLS_SPECS、./specs、随程序附带的 specs）",
+)
+
+
+def _open_template_info(path: Path, specs_dir: Path | None) -> tuple[Registry, Spec]:
+    """The registry and the spec a workbook was generated from, or exit with a clear message."""
+    from .registry import Registry
+    from .workbook import NotATemplate, describe_workbook, open_workbook
+
+    try:
+        info = describe_workbook(open_workbook(path))
+    except NotATemplate:
+        _fail(
+            f"{path}: [not-a-template] 这不是 xltools 生成的模板（找不到 _xltools 元数据工作表）",
+            EXIT_PROBLEMS,
+        )
+    except Exception as error:  # unreadable, not a zip, encrypted…: say so, never a traceback
+        _fail(f"{path}: [unreadable-workbook] 无法读取此工作簿：{error}", EXIT_PROBLEMS)
+    registry = Registry.load(specs_dir)
+    spec_obj = registry.accepted(info.template, info.version)
+    if spec_obj is None:
+        known = registry.versions(info.template)
+        hint = (
+            f"可接受的版本：{', '.join(map(str, known))}" if known else "规范文件夹中没有这个模板"
+        )
+        _fail(
+            f"{path}: [unknown-template] 未知的模板 {info.template} 第 {info.version} 版；{hint}",
+            EXIT_PROBLEMS,
+        )
+    return registry, spec_obj
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option("--values", is_flag=True, help="同时输出每个字段的当前值")
+@_SPECS_OPTION
+def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None) -> None:
+    """列出模板或已填工作簿的字段表：定义名称、工作表、单元格、标签路径、类型、是否锁定。"""
+    import json
+
+    from .describe import describe as describe_fields
+
+    registry, _ = _open_template_info(workbook, specs_dir)
+    result = describe_fields(workbook, registry, with_values=values)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"{result['title']}  模板 {result['template']} 第 {result['version']} 版")
+    for entry in result["fields"]:
+        where = f"{entry['sheet']}!{entry['cell']}" if entry["sheet"] else "-"
+        locked = "锁定" if entry.get("locked") else "可填"
+        click.echo(
+            f"{entry['name']}\t{where}\t{entry['role']}\t{entry['type']}\t{locked}\t{entry['path']}"
+        )
+
+
+@main.command()
+@click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@_SPECS_OPTION
+def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> None:
+    """把 DATA（YAML 或 JSON，按字段 id）写入模板的输入单元格，另存为 OUTPUT。"""
+    import yaml
+
+    from .fill import fill_workbook
+
+    if output.resolve() == template.resolve():
+        _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
+    try:
+        content = yaml.safe_load(data.read_text(encoding="utf-8"))
+    except Exception as error:
+        _fail(f"{data}: [fill-bad-data] 无法读取数据文件：{error}", EXIT_USAGE)
+    if not isinstance(content, dict):
+        _fail(f"{data}: [fill-bad-data] 数据文件的顶层应是 字段id: 值 的映射", EXIT_USAGE)
+    _, spec_obj = _open_template_info(template, specs_dir)
+    errors = fill_workbook(template, spec_obj, content, output)
+    if errors:
+        for refusal in errors:
+            click.echo(str(refusal), err=True)
+        _fail(f"有 {len(errors)} 个值不能写入，未生成文件。", EXIT_PROBLEMS)
+    click.echo(f"已填写 {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

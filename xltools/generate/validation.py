@@ -6,35 +6,25 @@ error messages ≤ 225, inline dropdown lists ≤ 255 characters.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
+from ..spec.constraints import DATE_RANGE, bounds, text_limit
 from ..spec.model import Field
 from .metadata import LIST_NAME_PREFIX
 
 INLINE_LIST_LIMIT = 255
-DEFAULT_TEXT_LIMIT = 2000
-NUMBER_LIMIT = 1e15
-DATE_RANGE = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
 
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _bounds(field: Field, low: float, high: float) -> tuple[float, float]:
-    return (
-        field.min if field.min is not None else low,
-        field.max if field.max is not None else high,
-    )
-
-
-def _range_text(field: Field, low: float, high: float, scale: float = 1, suffix: str = "") -> str:
+def _range_text(field: Field) -> str:
     parts = []
     if field.min is not None:
-        parts.append(f"不小于 {field.min * scale:g}{suffix}")
+        parts.append(f"不小于 {field.min:g}")
     if field.max is not None:
-        parts.append(f"不大于 {field.max * scale:g}{suffix}")
+        parts.append(f"不大于 {field.max:g}")
     return "，".join(parts)
 
 
@@ -43,7 +33,7 @@ def validation_for(field: Field, list_in_sheet: bool) -> dict[str, Any]:
     unit = f"（{field.unit}）" if field.unit and field.type != "percent" else ""
     options: dict[str, Any]
     if field.type == "integer":
-        low, high = _bounds(field, -NUMBER_LIMIT, NUMBER_LIMIT)
+        low, high = bounds(field)
         options = {
             "validate": "integer",
             "criteria": "between",
@@ -52,11 +42,11 @@ def validation_for(field: Field, list_in_sheet: bool) -> dict[str, Any]:
         }
         what = f"整数{unit}"
     elif field.type in ("number", "money"):
-        low, high = _bounds(field, -NUMBER_LIMIT, NUMBER_LIMIT)
+        low, high = bounds(field)
         options = {"validate": "decimal", "criteria": "between", "minimum": low, "maximum": high}
         what = f"数值{unit}"
     elif field.type == "percent":
-        low, high = _bounds(field, 0, 10)
+        low, high = bounds(field)
         options = {"validate": "decimal", "criteria": "between", "minimum": low, "maximum": high}
         what = f"百分比（如 95%），范围 {low * 100:g}% 至 {high * 100:g}%"
     elif field.type == "date":
@@ -75,14 +65,14 @@ def validation_for(field: Field, list_in_sheet: bool) -> dict[str, Any]:
         options = {"validate": "list", "source": source}
         what = "从下拉列表中选择：" + "、".join(field.choices)
     else:  # text and any
-        limit = field.max_length or DEFAULT_TEXT_LIMIT
+        limit = text_limit(field)
         options = {"validate": "length", "criteria": "<=", "value": limit}
         what = (
             f"文本，不超过 {limit} 个字"
             if field.type == "text"
             else f"数值或文字，不超过 {limit} 个字"
         )
-    extra = _range_text(field, 0, 0) if field.type in ("integer", "number", "money") else ""
+    extra = _range_text(field) if field.type in ("integer", "number", "money") else ""
     prompt = field.prompt or "请填写" + what + (f"，{extra}" if extra else "") + (
         "（必填）" if field.required else ""
     )

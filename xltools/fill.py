@@ -1,0 +1,145 @@
+"""Fill a template's input cells from data keyed by field id, refusing what validation would.
+
+Data is a mapping ``{field_id: value}``; a repeating table may be given as a list of rows under
+its prefix, e.g. ``detail: [{content: 1-3月, amount: 910584.57}]`` for ``detail_1_content`` …
+and ``ind_output_quantity: [{name: …, op: ≥, …}]`` for an indicator group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .spec.build import did_you_mean
+from .spec.constraints import violation
+from .spec.model import Spec
+
+
+@dataclass(frozen=True)
+class FillError:
+    field: str
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: [{self.code}] {self.message}"
+
+
+def flatten(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``{prefix: [row, …]}`` becomes ``{prefix_1_col: …}``; plain keys stay as they are."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, list) and all(isinstance(r, Mapping) for r in value):
+            for n, row in enumerate(value, start=1):
+                for column, cell in row.items():
+                    flat[f"{key}_{n}_{column}"] = cell
+        else:
+            flat[str(key)] = value
+    return flat
+
+
+def normalise(value: Any) -> Any:
+    """Values as a cell stores them: ints are numbers, ISO date strings stay text unless the
+    field is a date (handled by the caller)."""
+    if isinstance(value, dt.datetime):
+        return value.date() if value.time() == dt.time(0) else value
+    return value
+
+
+def prepare(
+    spec: Spec, data: Mapping[str, Any], *, allow_locked: frozenset[str] = frozenset()
+) -> tuple[dict[str, Any], list[FillError]]:
+    """Check every value against its field; returns the values to write and the refusals."""
+    values: dict[str, Any] = {}
+    errors: list[FillError] = []
+    for field_id, raw in flatten(data).items():
+        field = spec.fields.get(field_id)
+        if field is None:
+            errors.append(
+                FillError(
+                    field_id,
+                    "fill-unknown-field",
+                    f"模板中没有字段 “{field_id}”{did_you_mean(field_id, spec.fields)}",
+                )
+            )
+            continue
+        if not field.input and field_id not in allow_locked:
+            errors.append(
+                FillError(
+                    field_id, "fill-locked-field", f"“{field.label}” 是计算或固定的单元格，不能填写"
+                )
+            )
+            continue
+        value = normalise(raw)
+        if field.type == "date" and isinstance(value, str):
+            try:
+                value = dt.date.fromisoformat(value)
+            except ValueError:
+                errors.append(
+                    FillError(
+                        field_id,
+                        "value-not-a-date",
+                        f"“{field.label}” 应为日期（如 2024-03-15），却是 “{value}”",
+                    )
+                )
+                continue
+        problem = violation(field, value)
+        if problem:
+            errors.append(FillError(field_id, *problem))
+            continue
+        values[field_id] = value
+    return values, errors
+
+
+def fill_workbook(
+    template: Path, spec: Spec, data: Mapping[str, Any], output: Path
+) -> list[FillError]:
+    """Write ``data`` into a copy of ``template`` at ``output``; nothing is written when any
+    value is refused."""
+    from .workbook import describe_workbook, open_workbook
+
+    values, errors = prepare(spec, data)
+    workbook = open_workbook(template)
+    info = describe_workbook(workbook)
+    for field_id in list(values):
+        ref = info.names.get(field_id)
+        if ref is None:
+            errors.append(
+                FillError(
+                    field_id,
+                    "fill-missing-name",
+                    f"工作簿中找不到字段 “{field_id}” 的定义名称：模板可能被改动",
+                )
+            )
+            continue
+        cell = workbook[ref.sheet][ref.coordinate]
+        if cell.protection.locked:
+            errors.append(
+                FillError(
+                    field_id,
+                    "fill-locked-field",
+                    f"“{spec.fields[field_id].label}” 已由下发单位预填并锁定，不能修改",
+                )
+            )
+            continue
+        value = values[field_id]
+        cell.value = (
+            dt.datetime(value.year, value.month, value.day) if type(value) is dt.date else value
+        )
+    if errors:
+        return errors
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".xltools-", suffix=".xlsx", dir=output.parent)
+    os.close(handle)
+    try:
+        workbook.save(temporary)
+        os.replace(temporary, output)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return []
