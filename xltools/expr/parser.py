@@ -39,19 +39,17 @@ _TOKEN = re.compile(
     (?P<space>\s+)
   | (?P<number>(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?)
   | (?P<string>"([^"]|"")*")
-  | (?P<name>[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_.\u4e00-\u9fff]*)
-  | (?P<op><=|>=|<>|[-+*/^&=<>%])
-  | (?P<lparen>\()
-  | (?P<rparen>\))
+  | (?P<name>[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*)
+  | (?P<op><=|>=|<>|[-+*/^&=<>%≥≤≠＜＞＝])
+  | (?P<lparen>[(（])
+  | (?P<rparen>[)）])
   | (?P<comma>[,，])
   """,
     re.VERBOSE,
 )
 
-# Full-width operators people type in Chinese input methods.
-_FULL_WIDTH = str.maketrans(
-    {"（": "(", "）": ")", "≥": ">=", "≤": "<=", "≠": "<>", "＜": "<", "＞": ">", "＝": "="}
-)
+# Operators as people type them with a Chinese input method, outside string literals.
+_FULL_WIDTH_OPS = {"≥": ">=", "≤": "<=", "≠": "<>", "＜": "<", "＞": ">", "＝": "="}
 
 
 def tokenize(source: str) -> list[Token]:
@@ -63,7 +61,8 @@ def tokenize(source: str) -> list[Token]:
             raise ExpressionError(f"无法识别的字符 “{source[pos]}”", source, pos)
         kind = match.lastgroup or ""
         if kind != "space":
-            tokens.append(Token(kind, match.group(), pos))
+            text = match.group()
+            tokens.append(Token(kind, _FULL_WIDTH_OPS.get(text, text), pos))
         pos = match.end()
     tokens.append(Token("end", "", len(source)))
     return tokens
@@ -178,4 +177,4 @@ def parse(source: str) -> Node:
     text = source.strip()
     if text.startswith("="):
         text = text[1:]
-    return _Parser(text.translate(_FULL_WIDTH)).parse()
+    return _Parser(text).parse()
