@@ -1,0 +1,133 @@
+"""Every spec's template, filled with drawn values and recalculated by LibreOffice, computes
+what the Python recomputation says, to the cent; and what the checker relies on survives
+LibreOffice's save."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from spec_strategies import inputs_for
+
+from xltools.engine import recompute
+from xltools.expr import BLANK, ExcelError
+from xltools.fill import fill_workbook
+from xltools.generate import generate_template
+from xltools.generate.metadata import META_SHEET
+from xltools.libreoffice import recalculate
+from xltools.spec import Spec, load_spec
+from xltools.workbook import describe_workbook, open_workbook
+
+SPECS = sorted(Path(__file__).resolve().parent.parent.joinpath("specs").glob("*.yaml"))
+pytestmark = pytest.mark.libreoffice
+
+
+def _same(expected: Any, found: Any) -> bool:
+    if isinstance(expected, ExcelError):
+        return found == expected.code
+    if expected is BLANK or expected == "":
+        return found in (None, "")
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return expected == found
+    if isinstance(expected, float):
+        return isinstance(found, int | float) and math.isclose(
+            expected, found, rel_tol=1e-9, abs_tol=1e-9
+        )
+    return expected == found
+
+
+def _disagreements(spec: Spec, inputs: dict[str, Any], recalculated: Path) -> list[str]:
+    expected = recompute(spec, inputs)
+    workbook = open_workbook(recalculated, data_only=True)
+    names = describe_workbook(workbook).names
+    problems = []
+    for field in spec.computed():
+        ref = names[field.id]
+        found = workbook[ref.sheet][ref.coordinate].value
+        if not _same(expected[field.id], found):
+            problems.append(f"{field.id}: python={expected[field.id]!r} libreoffice={found!r}")
+    return problems
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
+@settings(
+    max_examples=4,
+    deadline=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+@given(data=st.data())
+def test_filled_templates_agree_with_libreoffice(
+    spec_path: Path, data: st.DataObject, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    spec = load_spec(spec_path)
+    work = tmp_path_factory.mktemp(spec.template)
+    template = work / "template.xlsx"
+    generate_template(spec, template)
+    inputs = data.draw(inputs_for(spec), label="inputs")
+    filled = work / "filled.xlsx"
+    assert fill_workbook(template, spec, inputs, filled) == []
+    (recalculated,) = recalculate([filled], work / "recalculated")
+    report = _disagreements(spec, inputs, recalculated)
+    assert not report, "LibreOffice and the recomputation disagree:\n" + "\n".join(report)
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
+def test_blank_template_cached_values_match_libreoffice(spec_path: Path, tmp_path: Path) -> None:
+    """The cached results the generator writes are what a spreadsheet computes."""
+    spec = load_spec(spec_path)
+    template = tmp_path / "template.xlsx"
+    generate_template(spec, template)
+    cached = open_workbook(template, data_only=True)
+    names = describe_workbook(cached).names
+    (recalculated,) = recalculate([template], tmp_path / "out")
+    assert _disagreements(spec, {}, recalculated) == []
+    expected = recompute(spec, {})
+    for field in spec.computed():
+        ref = names[field.id]
+        assert _same(expected[field.id], cached[ref.sheet][ref.coordinate].value), field.id
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
+def test_what_the_checker_needs_survives_libreoffice_save(spec_path: Path, tmp_path: Path) -> None:
+    spec = load_spec(spec_path)
+    template = tmp_path / "template.xlsx"
+    generate_template(spec, template)
+    (saved,) = recalculate([template], tmp_path / "out")
+    before, after = open_workbook(template), open_workbook(saved)
+    info_before, info_after = describe_workbook(before), describe_workbook(after)
+    assert info_after.meta == info_before.meta
+    assert info_after.sheet_states[META_SHEET] in ("hidden", "veryHidden")
+    for name, ref in info_before.names.items():
+        assert info_after.names.get(name) == ref, name
+    for sheet in spec.sheets:
+        ws_before, ws_after = before[sheet.name], after[sheet.name]
+        assert ws_after.protection.sheet, f"{sheet.name}: protection lost"
+        assert len(ws_after.data_validations.dataValidation) >= 1
+        cells = lambda ws: {
+            c for dv in ws.data_validations.dataValidation for c in str(dv.sqref).split()
+        }  # noqa: E731
+        assert cells(ws_after) >= cells(ws_before) or _expand(cells(ws_after)) >= _expand(
+            cells(ws_before)
+        )
+        for field in spec.inputs():
+            ref = info_before.names[field.id]
+            if ref.sheet == sheet.name:
+                assert ws_after[ref.coordinate].protection.locked is False, field.id
+
+
+def _expand(ranges: set[str]) -> set[str]:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.cell import range_boundaries
+
+    cells = set()
+    for item in ranges:
+        min_col, min_row, max_col, max_row = range_boundaries(item)
+        for col in range(min_col, (max_col or min_col) + 1):
+            for row in range(min_row, (max_row or min_row) + 1):
+                cells.add(f"{get_column_letter(col)}{row}")
+    return cells
