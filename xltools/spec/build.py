@@ -523,7 +523,12 @@ class _Builder:
         keys, labels = (*keys, key), (*labels, label)
         prefix = "_".join(keys)
         group = IndicatorGroup(
-            key=key, label=label, weight=_opt_float(raw.get("weight")), children=[], rows=[]
+            key=key,
+            label=label,
+            weight=_opt_float(raw.get("weight")),
+            children=[],
+            rows=[],
+            line=line_of(raw, "weight"),
         )
         if "groups" in raw:
             group.children = [
@@ -596,7 +601,7 @@ class _Builder:
             return
         total = sum(w for w in weights if w is not None)
         if abs(total - declared) > 1e-9:
-            detail = " + ".join(f"{p.label} {_fmt(p.weight)}" for p in parts)
+            detail = " + ".join(f"{p.label} {_fmt(p.weight)}（第 {p.line} 行）" for p in parts)
             self.problem(
                 "spec-weights-mismatch",
                 f"“{label}” 的分值为 {_fmt(declared)}，但其下各项相加为 {_fmt(total)}（{detail}）",

@@ -139,6 +139,7 @@ class IndicatorGroup:
     rows: list[dict[str, str]]  # leaf groups: per row, column key -> field id
     score_field: str = ""  # sum of the scores in the group
     weight_field: str = ""  # sum of the row weights in the group
+    line: int = 0  # where its weight (or the group) is declared
 
     def leaf_rows(self) -> list[dict[str, str]]:
         rows = list(self.rows)

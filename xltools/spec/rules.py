@@ -37,6 +37,12 @@ class RuleKind:
     extra: Sequence[str] = field(default_factory=tuple)  # non-expression settings (tiers, items)
 
     def expand(self, params: Params, settings: Mapping[str, Any]) -> Node:
+        # A parameter's expression may use the other parameters by name, e.g. the linear
+        # rule's formula "8-(70%-value)*8" refers to its own ``value``.
+        params = {
+            name: substitute(node, {k: v for k, v in params.items() if k != name})
+            for name, node in params.items()
+        }
         if self.template is not None:
             return substitute(parse(self.template), dict(params))
         assert self.build is not None
