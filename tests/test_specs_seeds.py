@@ -75,7 +75,7 @@ def approx(expected: float, tol: float = TOL) -> Any:
 
 def test_there_are_six_specs() -> None:
     assert {
-        "project_expense",
+        "project_expense_2023",
         "project_expense_2022",
         "department_overall",
         "department_basic_data",
@@ -283,7 +283,7 @@ def test_002_department_overall_split_mismatch_is_an_error() -> None:
 
 
 def test_002_project_expense_2023_totals_100() -> None:
-    v = values("project_expense")
+    v = values("project_expense_2023")
     assert v["funds_total_budget"] == approx(124.01)
     assert v["funds_total_spent"] == approx(124.01)
     assert v["funds_total_rate"] == approx(1)

@@ -57,25 +57,88 @@ def spec_lint(paths: tuple[Path, ...]) -> None:
 
 @main.command()
 @click.argument(
-    "spec_path", metavar="SPEC", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+    "spec_paths",
+    metavar="SPEC...",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
 )
 @click.option(
-    "-o", "--output", type=click.Path(path_type=Path), required=True, help="输出的 .xlsx 文件"
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="输出的 .xlsx 文件；多个规范或与 --roster 一起用时为输出文件夹",
 )
-def generate(spec_path: Path, output: Path) -> None:
-    """由规范生成锁定的模板工作簿。"""
+@click.option(
+    "--roster",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="单位名册（.xlsx、.csv 或 .yaml）：每个单位生成一份预填并加盖标识的工作簿",
+)
+def generate(spec_paths: tuple[Path, ...], output: Path, roster: Path | None) -> None:
+    """由规范生成锁定的模板工作簿。
+
+    \b
+    xltools generate SPEC -o 模板.xlsx              一个模板
+    xltools generate specs/*.yaml -o templates/     每个规范一个模板（模板id_v版本.xlsx）
+    xltools generate SPEC --roster 名册.csv -o 文件夹/  每个单位一份预填工作簿和 manifest.csv
+
+    退出码：0 全部生成，1 规范或名册有问题（有问题的名册行不生成），2 用法错误。
+    """
     from .generate import generate_template
     from .spec import SpecError, load_spec
 
-    try:
-        spec_obj = load_spec(spec_path)
-    except SpecError as error:
-        for problem in error.problems:
-            click.echo(str(problem), err=True)
-        click.echo("规范有问题，未生成模板。请先运行 xltools spec lint 并修正。", err=True)
-        sys.exit(EXIT_PROBLEMS)
-    generate_template(spec_obj, output)
+    if roster is not None and len(spec_paths) > 1:
+        _fail("[usage-roster-one-spec] --roster 只能配一个规范文件", EXIT_USAGE)
+    specs = []
+    for spec_path in spec_paths:
+        try:
+            specs.append(load_spec(spec_path))
+        except SpecError as error:
+            for problem in error.problems:
+                click.echo(str(problem), err=True)
+            _fail(
+                f"{spec_path}: 规范有问题，未生成模板。请先运行 xltools spec lint。", EXIT_PROBLEMS
+            )
+    if roster is not None:
+        _generate_roster(specs[0], roster, output)
+        return
+    if len(specs) > 1 or output.is_dir() or not output.suffix:
+        for spec_obj in specs:
+            target = output / template_file_name(spec_obj)
+            generate_template(spec_obj, target)
+            click.echo(f"已生成 {target}")
+        return
+    generate_template(specs[0], output)
     click.echo(f"已生成 {output}")
+
+
+def template_file_name(spec_obj: Spec) -> str:
+    return f"{spec_obj.template}_v{spec_obj.version}.xlsx"
+
+
+def _generate_roster(spec_obj: Spec, roster: Path, out_dir: Path) -> None:
+    from .roster import RosterError, distribute, read_roster, validate_roster
+
+    if out_dir.exists() and not out_dir.is_dir():
+        _fail(
+            f"[usage-output-not-dir] 使用 --roster 时 -o 应是文件夹，{out_dir} 是文件", EXIT_USAGE
+        )
+    try:
+        rows = read_roster(roster)
+    except RosterError as error:
+        _fail(f"{roster}: [roster-unreadable] {error}", EXIT_PROBLEMS)
+    good, problems = validate_roster(spec_obj, rows)
+    for problem in problems:
+        click.echo(f"{roster}: {problem}", err=True)
+    with click.progressbar(good, label="生成工作簿", file=sys.stderr) as bar:
+        manifest = distribute(spec_obj, good, out_dir, progress=lambda items: bar)
+    bad_rows = len({p.row for p in problems})
+    click.echo(
+        f"已生成 {len(good)} 份工作簿到 {out_dir}，清单 {manifest}；{bad_rows} 行名册有问题未生成。"
+    )
+    if problems:
+        sys.exit(EXIT_PROBLEMS)
 
 
 _SPECS_OPTION = click.option(
