@@ -236,5 +236,21 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
     click.echo(f"已填写 {output}")
 
 
+@main.command()
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("out"),
+    show_default=True,
+)
+def demo(output: Path) -> None:
+    """快速体验：检查全部规范、生成模板、按示例填写、按示例名册分发。"""
+    from .demo import run_demo
+
+    problems = run_demo(output, click.echo)
+    sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
