@@ -237,6 +237,56 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
 
 
 @main.command()
+@click.argument(
+    "workbooks",
+    nargs=-1,
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="输出文件夹",
+)
+@click.option("--png", is_flag=True, help="同时把每页转成 PNG（需要 pdftoppm）")
+def render(workbooks: tuple[Path, ...], output: Path, png: bool) -> None:
+    """用 LibreOffice（无界面）把工作簿渲染成 PDF，便于人工查看版式。"""
+    import shutil
+    import subprocess
+
+    from .libreoffice import LibreOfficeError, render_pdf
+
+    if png and shutil.which("pdftoppm") is None:
+        _fail(
+            "[render-no-pdftoppm] 需要 pdftoppm（Debian 软件包 poppler-utils）才能生成 PNG",
+            EXIT_USAGE,
+        )
+    fonts = (
+        subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False).stdout
+        if shutil.which("fc-list")
+        else "x"
+    )
+    if not fonts.strip():
+        click.echo(
+            "[render-no-cjk-font] 本机没有中文字体，渲染结果中的汉字会显示为方框；请安装 fonts-wqy-zenhei 或 fonts-noto-cjk",
+            err=True,
+        )
+    for workbook in workbooks:
+        try:
+            pdf = render_pdf(workbook, output)
+        except LibreOfficeError as error:
+            _fail(f"{workbook}: [render-failed] LibreOffice 渲染失败：{error}", EXIT_PROBLEMS)
+        click.echo(f"已渲染 {pdf}")
+        if png:
+            subprocess.run(
+                ["pdftoppm", "-png", "-r", "80", str(pdf), str(pdf.with_suffix(""))], check=True
+            )
+            click.echo(f"已生成 {pdf.with_suffix('')}-*.png")
+
+
+@main.command()
 @click.option(
     "-o",
     "--output",

@@ -148,7 +148,52 @@ def _layout_sheet(spec: Spec, sheet: Sheet) -> SheetLayout:
             out.row_heights[row] = ROW_HEIGHT * max(1, block.text.count("\n") + 1)
             row += 1
     out.freeze_row = 2 if out.header_rows is None else out.header_rows[1] + 1
+    _fit_columns(spec, out)
+    _fit_rows(spec, out)
     return out
+
+
+def display_width(text: str) -> float:
+    """Width in Excel's character units: a CJK character is about two."""
+    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)
+
+
+def _fit_columns(spec: Spec, sheet: SheetLayout) -> None:
+    """Wide enough for single-column labels and headers; wider (within bounds) for columns
+    that hold long fixed texts such as 评分标准, so they wrap into fewer lines."""
+    for cell in sheet.cells:
+        if cell.right != cell.col:
+            continue
+        text = cell.text if cell.role in ("label", "header") else ""
+        if cell.role == "field" and isinstance(spec.fields[cell.field].value, str):
+            text = str(spec.fields[cell.field].value)
+        if not text:
+            continue
+        longest = max(display_width(part) for part in text.split("\n"))
+        wanted = min(longest / 1.6 + 2, 18) if longest < 40 else min(12 + longest / 12, 28)
+        sheet.column_widths[cell.col] = max(sheet.column_widths[cell.col], wanted)
+
+
+def _fit_rows(spec: Spec, sheet: SheetLayout) -> None:
+    """Tall enough for the longest wrapped text a one-row cell holds (labels, fixed values)."""
+    for cell in sheet.cells:
+        if cell.bottom != cell.row or cell.role in ("title", "section", "note"):
+            continue
+        text = cell.text
+        if cell.role == "field":
+            value = spec.fields[cell.field].value
+            text = value if isinstance(value, str) else ""
+        if not text:
+            continue
+        width = sum(sheet.column_widths[c] for c in range(cell.col, cell.right + 1))
+        lines = sum(
+            max(1, -(-int(display_width(part)) // max(int(width) - 1, 1)))
+            for part in text.split("\n")
+        )
+        if lines > 1:
+            sheet.row_heights[cell.row] = max(
+                sheet.row_heights.get(cell.row, ROW_HEIGHT), 14.0 * lines + 4
+            )
 
 
 def _section(out: SheetLayout, title: str | None, row: int) -> int:

@@ -199,7 +199,7 @@ def _write_value(
 
 
 def _setup_sheet(worksheet: Worksheet, sheet: SheetLayout) -> None:
-    for col, width in enumerate(_column_widths(sheet)):
+    for col, width in enumerate(sheet.column_widths):
         worksheet.set_column(col, col, width)
     for row, height in sheet.row_heights.items():
         worksheet.set_row(row, height)
@@ -214,19 +214,6 @@ def _setup_sheet(worksheet: Worksheet, sheet: SheetLayout) -> None:
         worksheet.repeat_rows(*sheet.header_rows)
     worksheet.freeze_panes(1, 0)
     worksheet.hide_gridlines(2)
-
-
-def _display_width(text: str) -> float:
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)
-
-
-def _column_widths(sheet: SheetLayout) -> list[float]:
-    """Wide enough for the single-column labels and headers, within sensible bounds."""
-    widths = list(sheet.column_widths)
-    for cell in sheet.cells:
-        if cell.role in ("label", "header") and cell.text and cell.right == cell.col:
-            widths[cell.col] = max(widths[cell.col], min(_display_width(cell.text) / 1.6 + 2, 18))
-    return widths
 
 
 def _write_meta(workbook: Workbook, meta: dict[str, Any], password: str) -> None:
