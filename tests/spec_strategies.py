@@ -28,7 +28,12 @@ def _number(field: Field) -> st.SearchStrategy[Any]:
     low, high = bounds(field)
     low, high = max(low, -1e6), min(high, 1e6)
     edges = sorted({low, high, 0.0, 1.0} & {x for x in (low, high, 0.0, 1.0) if low <= x <= high})
-    drawn: st.SearchStrategy[float] = st.floats(low, high, allow_nan=False, allow_infinity=False)
+    # A spreadsheet keeps 15 significant digits: draw only what a cell can hold.
+    drawn: st.SearchStrategy[float] = (
+        st.floats(low, high, allow_nan=False, allow_infinity=False)
+        .map(lambda x: float(f"{x:.15g}"))
+        .filter(lambda x: low <= x <= high)
+    )
     if field.type == "integer":
         return st.integers(int(low), int(high)).map(float)
     # Two decimals, as money is typed, most of the time; full precision sometimes.

@@ -135,3 +135,71 @@ def _expand(ranges: set[str]) -> set[str]:
             for row in range(min_row, (max_row or min_row) + 1):
                 cells.add(f"{get_column_letter(col)}{row}")
     return cells
+
+
+# The figures the seeds publish (domain.md), read from the cells LibreOffice recalculated.
+SEED_FIGURES: dict[str, dict[str, Any]] = {
+    "project_expense_2023": {
+        "funds_total_rate": 1.0,
+        "funds_total_score": 10.0,
+        "total_score": 100.0,
+        "grade": "优秀",
+    },
+    "project_expense_2022": {
+        "funds_total_budget": 194.19,
+        "funds_total_rate": 1.0,
+        "ind_output_score": 50.0,
+        "ind_benefit_score": 40.0,
+        "total_score": 100.0,
+        "grade": "优秀",
+    },
+    "department_overall": {"funds_total_score": 10.0, "total_score": 100.0, "grade": "优秀"},
+    "department_basic_data": {
+        "staff_control_rate": 0.9,
+        "funds_project_last_final": 230.0,
+        "funds_project_budget": 681.2,
+        "funds_project_final": 608.41,
+    },
+    "transfer_fund_hunan": {
+        "funds_total_received": 792.64,
+        "funds_total_spent": 741.9,
+        "funds_total_balance": 50.74,
+        "detail_total_amount": 7419014.04,
+        "grade": "优秀",
+    },
+    "scoring_sheet_medical_aid": {
+        "ind_decision_score": 20.0,
+        "ind_process_score": 18.0,
+        "ind_output_score": 37.0,
+        "ind_benefit_score": 13.0,
+        "ind_satisfaction_score": 10.0,
+        "total_score": 98.0,
+        "grade": "优秀",
+    },
+}
+
+
+def test_seed_examples_recalculated_by_libreoffice_reproduce_the_published_figures(
+    tmp_path: Path,
+) -> None:
+    import yaml
+
+    filled = []
+    for template_id, figures in SEED_FIGURES.items():
+        spec = next(s for s in map(load_spec, SPECS) if s.template == template_id)
+        data = yaml.safe_load(
+            (HERE.parent / "examples" / f"{template_id}.yaml").read_text(encoding="utf-8")
+        )
+        template, target = tmp_path / f"{template_id}-t.xlsx", tmp_path / f"{template_id}.xlsx"
+        generate_template(spec, template)
+        assert fill_workbook(template, spec, data, target) == []
+        filled.append((target, figures))
+    results = recalculate([t for t, _ in filled], tmp_path / "out")
+    for (target, figures), recalculated in zip(filled, results, strict=True):
+        workbook = open_workbook(recalculated, data_only=True)
+        names = describe_workbook(workbook).names
+        for field_id, expected in figures.items():
+            found = workbook[names[field_id].sheet][names[field_id].coordinate].value
+            assert _same(float(expected) if isinstance(expected, int) else expected, found), (
+                f"{target.name} {field_id}: {found!r} != {expected!r}"
+            )
