@@ -1,0 +1,117 @@
+"""What a check finds, and the report of one file: in the spirit of Frictionless.
+
+Every finding carries a stable key back to its source — file, sheet, cell, field id — a stable
+English code for machines and a Chinese message for the clerk who must fix it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+
+Severity = Literal["error", "warning", "info"]
+SEVERITY_ORDER: Final = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_LABEL: Final = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    code: str  # stable, kebab-case: "value-out-of-range", "tamper-label-changed", …
+    message: str  # Chinese: what is wrong and what to do
+    sheet: str = ""
+    cell: str = ""  # "C5"; empty for file-level findings
+    field: str = ""  # field id, when the finding is about one
+    label: str = ""  # the field's label path, for people
+    expected: str = ""
+    found: str = ""
+
+    def where(self) -> str:
+        return f"{self.sheet}!{self.cell}" if self.sheet and self.cell else self.sheet
+
+
+@dataclass
+class Report:
+    file: str
+    sha256: str = ""
+    bytes: int = 0
+    template: str = ""
+    version: int = 0
+    title: str = ""
+    bureau_id: str = ""
+    bureau_name: str = ""
+    unit: str = ""  # the unit's name as typed in the form, when the spec has one
+    total: float | None = None  # recomputed total score
+    grade: str = ""  # recomputed grade
+    findings: list[Finding] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)  # recomputed field values (for merge)
+    seconds: float = 0.0
+
+    def add(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def valid(self) -> bool:
+        return self.count("error") == 0
+
+    @property
+    def readable(self) -> bool:
+        """False when the file could not be identified as one of our templates at all."""
+        return bool(self.template)
+
+    def sorted_findings(self) -> list[Finding]:
+        return sorted(
+            self.findings,
+            key=lambda f: (SEVERITY_ORDER[f.severity], f.sheet, _cell_order(f.cell), f.code),
+        )
+
+    def to_dict(self, *, with_values: bool = False) -> dict[str, Any]:
+        """The JSON shape: ``{valid, stats{errors, warnings, infos, seconds, sha256, bytes},
+        template…, findings[…]}``."""
+        result: dict[str, Any] = {
+            "valid": self.valid,
+            "file": self.file,
+            "stats": {
+                "errors": self.count("error"),
+                "warnings": self.count("warning"),
+                "infos": self.count("info"),
+                "seconds": round(self.seconds, 4),
+                "sha256": self.sha256,
+                "bytes": self.bytes,
+            },
+            "template": self.template,
+            "version": self.version,
+            "title": self.title,
+            "bureau_id": self.bureau_id,
+            "bureau_name": self.bureau_name,
+            "unit": self.unit,
+            "total": self.total,
+            "grade": self.grade,
+            "findings": [asdict(f) for f in self.sorted_findings()],
+        }
+        if with_values:
+            result["values"] = self.values
+        return result
+
+    def summary_line(self) -> str:
+        status = "通过" if self.valid else "不通过"
+        parts = [
+            f"{self.file}: {status}",
+            f"错误 {self.count('error')}",
+            f"警告 {self.count('warning')}",
+            f"提示 {self.count('info')}",
+        ]
+        if self.total is not None:
+            parts.append(f"总分 {self.total:g}")
+        if self.grade:
+            parts.append(f"等次 {self.grade}")
+        return "，".join(parts)
+
+
+def _cell_order(cell: str) -> tuple[int, str]:
+    digits = "".join(ch for ch in cell if ch.isdigit())
+    letters = "".join(ch for ch in cell if ch.isalpha())
+    return (int(digits) if digits else 0, letters.rjust(3))
