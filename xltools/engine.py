@@ -6,6 +6,7 @@ expression trees the template's formulas were compiled from, evaluated in Python
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from graphlib import CycleError, TopologicalSorter
 
@@ -51,10 +52,23 @@ def recompute(spec: Spec, inputs: Mapping[str, Value]) -> dict[str, Value]:
     return values
 
 
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def excel_serial(value: dt.date) -> float:
+    """A date as the serial number a spreadsheet stores (1900 date system)."""
+    if isinstance(value, dt.datetime):
+        delta = value - dt.datetime(1899, 12, 30)
+        return delta.days + delta.seconds / 86400
+    return float((value - EXCEL_EPOCH).days)
+
+
 def _fixed(value: object) -> Value:
-    """A Python value as a cell value: ints become floats, None a blank."""
+    """A Python value as a cell value: ints become floats, dates serials, None a blank."""
     if value is None:
         return BLANK
+    if isinstance(value, dt.date):
+        return excel_serial(value)
     if isinstance(value, bool | str | tuple) or value is BLANK:
         return value
     if isinstance(value, ExcelError):

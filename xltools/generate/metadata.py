@@ -29,6 +29,7 @@ META_KEYS: Final = (
     "bureau_id",
     "bureau_name",
     "fingerprint",
+    "prefill",  # JSON of the values pre-filled for the bureau: the checker names each edited cell
 )
 
 
@@ -42,13 +43,19 @@ def fingerprint(
             "version": version,
             "spec": spec_sha256,
             "bureau": bureau_id,
-            "prefill": {k: _canonical(v) for k, v in sorted(prefill.items())},
+            "prefill": json.loads(prefill_json(prefill)),
         },
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def prefill_json(prefill: Mapping[str, Any]) -> str:
+    return json.dumps(
+        {k: _canonical(v) for k, v in sorted(prefill.items())}, ensure_ascii=False, sort_keys=True
+    )
 
 
 def _canonical(value: Any) -> Any:

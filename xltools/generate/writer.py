@@ -31,6 +31,7 @@ from .metadata import (
     META_KEYS,
     META_SHEET,
     fingerprint,
+    prefill_json,
 )
 from .styles import Styles
 from .validation import needs_list_sheet, validation_for
@@ -114,6 +115,7 @@ def generate_template(
             "bureau_id": bureau_id,
             "bureau_name": bureau_name,
             "fingerprint": stamp,
+            "prefill": prefill_json(prefill) if prefill else "",
         }
         _write_meta(workbook, meta, password)
         workbook.close()
