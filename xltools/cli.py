@@ -237,6 +237,81 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
 
 
 @main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="检查后副本的位置：一个文件时为 .xlsx，多个文件时为文件夹（默认：原文件旁 名称.checked.xlsx）",
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查报告")
+@click.option("-q", "--quiet", is_flag=True, help="每个文件只输出一行")
+@click.option("--no-copy", is_flag=True, help="不写检查后的副本")
+@_SPECS_OPTION
+def check(
+    paths: tuple[Path, ...],
+    output: Path | None,
+    as_json: bool,
+    quiet: bool,
+    no_copy: bool,
+    specs_dir: Path | None,
+) -> None:
+    """检查填报返回的工作簿：只信输入单元格，按规范重算全部结果，检查篡改与交叉校验，
+    并写出带“校验结果”工作表的副本（原文件不变）。
+
+    退出码：0 无错误，1 有错误或文件无法读取，2 用法错误或内部错误。
+    """
+    import json
+
+    from .check.files import expand_inputs, run_checks
+
+    files = expand_inputs(paths)
+    if not files:
+        _fail("[usage-no-files] 没有找到要检查的文件", EXIT_USAGE)
+    if output is not None and len(files) > 1 and output.suffix.lower() == ".xlsx":
+        _fail("[usage-output-not-dir] 检查多个文件时 -o 应是文件夹", EXIT_USAGE)
+    results = run_checks(
+        files,
+        output=output,
+        copy=not no_copy,
+        specs_dir=specs_dir,
+        progress=not as_json and len(files) > 1,
+    )
+    if as_json:
+        payload = [r.report.to_dict() for r in results]
+        click.echo(
+            json.dumps(
+                payload[0]
+                if len(payload) == 1
+                else {"valid": all(p["valid"] for p in payload), "files": payload},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        for result in results:
+            click.echo(result.report.summary_line() + (f"  → {result.copy}" if result.copy else ""))
+            if not quiet:
+                for finding in result.report.sorted_findings():
+                    if finding.severity != "info":
+                        where = finding.where() or "-"
+                        click.echo(
+                            f"  [{finding.severity}] {where} {finding.code}: {finding.message}"
+                        )
+                infos = result.report.count("info")
+                if infos:
+                    click.echo(f"  另有 {infos} 条提示（见检查后副本的“校验结果”工作表或 --json）")
+        if len(results) > 1:
+            passed = sum(1 for r in results if r.report.valid)
+            click.echo(
+                f"共 {len(results)} 个文件：{passed} 个通过，{len(results) - passed} 个不通过。"
+            )
+    if any(r.internal_error for r in results):
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_OK if all(r.report.valid for r in results) else EXIT_PROBLEMS)
+
+
+@main.command()
 @click.argument(
     "workbooks",
     nargs=-1,

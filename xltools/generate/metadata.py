@@ -7,6 +7,7 @@ generated; LibreOffice and WPS save them as merely hidden, which readers must ac
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
@@ -59,8 +60,11 @@ def prefill_json(prefill: Mapping[str, Any]) -> str:
 
 
 def _canonical(value: Any) -> Any:
+    """JSON-ready and stable: numbers as floats, dates as ISO text, the rest as text."""
     if isinstance(value, bool) or value is None:
         return value
     if isinstance(value, int | float):
-        return repr(float(value))
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value)

@@ -1,0 +1,34 @@
+"""A1 cell references without importing a spreadsheet library."""
+
+from __future__ import annotations
+
+import re
+
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+def column_letter(col: int) -> str:
+    """0-based column index -> letters (0 -> A)."""
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(row: int, col: int) -> str:
+    """0-based (row, col) -> "C5"."""
+    return f"{column_letter(col)}{row + 1}"
+
+
+def parse_a1(ref: str) -> tuple[int, int]:
+    """ "C5" or "$C$5" -> 0-based (row, col)."""
+    match = _A1.match(ref.strip())
+    if not match:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    letters, digits = match.groups()
+    col = 0
+    for ch in letters.upper():
+        col = col * 26 + ord(ch) - 64
+    return int(digits) - 1, col - 1

@@ -1,0 +1,99 @@
+"""Checking many files: expand folders, check each, write the checked copies."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..registry import Registry
+from .report import Finding, Report
+
+CHECKED_SUFFIX = ".checked.xlsx"
+
+
+@dataclass
+class CheckResult:
+    report: Report
+    copy: Path | None = None
+    internal_error: bool = False
+
+
+def expand_inputs(paths: Iterable[Path]) -> list[Path]:
+    """Files as given, and every file inside given folders (sorted), except our own checked
+    copies and hidden or temporary files (``~$x.xlsx`` lock files)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and not _skipped(child):
+                    files.append(child)
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files))
+
+
+def _skipped(path: Path) -> bool:
+    name = path.name
+    return name.startswith((".", "~$")) or name.endswith(CHECKED_SUFFIX)
+
+
+def copy_path(source: Path, output: Path | None, many: bool) -> Path:
+    if output is None:
+        return source.with_name(source.stem + CHECKED_SUFFIX)
+    if many or output.is_dir() or not output.suffix:
+        return output / (source.stem + CHECKED_SUFFIX)
+    return output
+
+
+def run_checks(
+    files: list[Path], *, output: Path | None, copy: bool, specs_dir: Path | None, progress: bool
+) -> list[CheckResult]:
+    from .annotate import write_checked_copy
+    from .run import check_file
+
+    registry = Registry.load(specs_dir)
+    results: list[CheckResult] = []
+    iterator: Iterable[Path] = files
+    bar = None
+    if progress:
+        import click
+
+        bar = click.progressbar(files, label="检查", file=sys.stderr)
+        iterator = bar.__enter__()
+    try:
+        for path in iterator:
+            try:
+                report, workbook = check_file(path, registry)
+            except Exception as error:  # a bug of ours: say so, keep going, exit 2 at the end
+                report = Report(file=str(path))
+                report.add(
+                    Finding(
+                        "error",
+                        "internal-error",
+                        f"检查时发生内部错误（{type(error).__name__}: {error}）；请把此文件和这条信息反馈给开发人员。",
+                    )
+                )
+                if os.environ.get("XLTOOLS_DEBUG"):  # the traceback is for developers only
+                    traceback.print_exc(file=sys.stderr)
+                results.append(CheckResult(report, internal_error=True))
+                continue
+            result = CheckResult(report)
+            if copy and workbook is not None:
+                target = copy_path(path, output, len(files) > 1)
+                if target.resolve() == path.resolve():
+                    report.add(
+                        Finding("error", "usage-overwrite-input", "检查后的副本不能覆盖原文件")
+                    )
+                else:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    write_checked_copy(path, target, report)
+                    result.copy = target
+            results.append(result)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    return results

@@ -1,0 +1,94 @@
+"""Which template is this file? Read its metadata and find the spec, or say why not."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..generate.metadata import FORMAT_MARKER, META_SHEET
+from ..registry import Registry
+from ..spec.model import Spec
+from .report import Finding, Report
+
+if TYPE_CHECKING:
+    from ..xlsx.reader import RawWorkbook
+
+
+def read_meta(workbook: RawWorkbook) -> dict[str, str] | None:
+    sheet = workbook.sheet(META_SHEET)
+    if sheet is None:
+        return None
+    meta: dict[str, str] = {}
+    for row in range(1, sheet.max_row + 1):
+        key = sheet.cells.get(f"A{row}")
+        value = sheet.cells.get(f"B{row}")
+        if key is None or key.value is None:
+            continue
+        text = value.value if value is not None else ""
+        if isinstance(text, float) and text.is_integer():
+            text = int(text)
+        meta[str(key.value)] = "" if text is None else str(text)
+    return meta
+
+
+def identify(
+    workbook: RawWorkbook, registry: Registry, report: Report
+) -> tuple[Spec, dict[str, str]] | None:
+    """The spec to check with, and the metadata; None (with a finding) when there is none."""
+    meta = read_meta(workbook)
+    if meta is None or meta.get("format") != FORMAT_MARKER:
+        report.add(
+            Finding(
+                "error",
+                "not-a-template",
+                "这不是由 xltools 下发的自评表模板（找不到 _xltools 元数据工作表，或它已被删除或改动）。"
+                "请使用财政部门下发的模板重新填写。",
+            )
+        )
+        return None
+    template = meta.get("template", "")
+    try:
+        version = int(float(meta.get("version", "0")))
+    except ValueError:
+        version = 0
+    report.template, report.version = template, version
+    report.title = meta.get("title", "")
+    report.bureau_id, report.bureau_name = meta.get("bureau_id", ""), meta.get("bureau_name", "")
+    spec = registry.accepted(template, version)
+    if spec is not None:
+        state = workbook.sheet(META_SHEET)
+        if state is not None and state.state == "visible":
+            report.add(
+                Finding(
+                    "warning",
+                    "tamper-meta-visible",
+                    "元数据工作表 _xltools 被取消隐藏：请勿改动它。",
+                    META_SHEET,
+                )
+            )
+        return spec, meta
+    known = registry.versions(template)
+    if known:
+        newest = max(known)
+        message = (
+            f"模板 {template} 第 {version} 版已不再接受（可接受：第 {'、'.join(map(str, known))} 版）。"
+            f"请下载第 {newest} 版模板，把内容转填后重新提交。"
+        )
+        report.add(
+            Finding(
+                "error",
+                "superseded-version",
+                message,
+                expected=", ".join(map(str, known)),
+                found=str(version),
+            )
+        )
+    else:
+        report.add(
+            Finding(
+                "error",
+                "unknown-template",
+                f"未知的模板 “{template}”（第 {version} 版）：本单位的规范中没有这种自评表。请确认提交对象是否正确。",
+                found=template,
+            )
+        )
+    return None

@@ -1,0 +1,333 @@
+"""Tampering: everything locked in the distributed workbook is compared with what the spec
+(and, for a bureau's copy, its pre-filled values) says it must be.
+
+Sheet protection is a deterrent, not security; this is the verification. Each finding names
+the cell and what was expected there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+from typing import Any
+
+from ..cellref import a1, parse_a1
+from ..engine import excel_serial
+from ..expr import to_formula
+from ..generate.metadata import LISTS_SHEET, META_SHEET, fingerprint
+from .context import CheckContext
+
+CHECK_SHEET = "校验结果"
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+
+
+def normalise_formula(text: str) -> str:
+    """Formula text as applications may rewrite it: no "=", no spaces, upper case (outside
+    string literals), no ``_xlfn.`` prefixes."""
+    text = text.strip().removeprefix("=")
+    parts, last = [], 0
+    for match in _STRING.finditer(text):
+        parts.append(re.sub(r"\s+", "", text[last : match.start()]).upper().replace("_XLFN.", ""))
+        parts.append(match.group())
+        last = match.end()
+    parts.append(re.sub(r"\s+", "", text[last:]).upper().replace("_XLFN.", ""))
+    return "".join(parts)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\r\n", "\n").strip()
+
+
+def check_structure(ctx: CheckContext) -> None:
+    _sheets(ctx)
+    _names(ctx)
+    _protection(ctx)
+    _locked_cells(ctx)
+    _prefill(ctx)
+    _validations(ctx)
+
+
+def _sheets(ctx: CheckContext) -> None:
+    expected = [s.name for s in ctx.spec.sheets]
+    present = [s.name for s in ctx.workbook.sheets]
+    missing = [n for n in expected if n not in present]
+    extra = [n for n in present if n not in expected and n not in (META_SHEET, LISTS_SHEET)]
+    if CHECK_SHEET in extra:
+        extra.remove(CHECK_SHEET)
+        ctx.finding(
+            "info",
+            "old-check-sheet",
+            f"工作簿中有上一次检查留下的 “{CHECK_SHEET}” 工作表：本次检查不使用它。",
+            sheet=CHECK_SHEET,
+        )
+    if len(missing) == len(extra) == 1:
+        ctx.finding(
+            "error",
+            "tamper-sheet-renamed",
+            f"工作表 “{missing[0]}” 被改名为 “{extra[0]}”：请恢复原名。",
+            sheet=extra[0],
+            expected=missing[0],
+            found=extra[0],
+        )
+        return
+    for name in missing:
+        ctx.finding(
+            "error",
+            "tamper-sheet-missing",
+            f"缺少工作表 “{name}”：请使用下发的模板，不要删除工作表。",
+            sheet=name,
+            expected=name,
+        )
+    for name in extra:
+        ctx.finding(
+            "warning",
+            "tamper-sheet-added",
+            f"多出工作表 “{name}”：模板中没有它，其内容不会被采纳。",
+            sheet=name,
+            found=name,
+        )
+
+
+def _names(ctx: CheckContext) -> None:
+    """Each field's defined name must still point where the layout put it; when rows or
+    columns were inserted or deleted the names move with the cells: read from there, and say so."""
+    moved: dict[str, list[str]] = {}
+    for field_id, (sheet, cell) in ctx.expected.items():
+        target = ctx.workbook.resolve(field_id)
+        expected_ref = a1(cell.row, cell.col)
+        if target is None:
+            ctx.finding(
+                "error",
+                "tamper-name-missing",
+                f"字段 “{field_id}” 的定义名称被删除：模板已被改动。",
+                field_id=field_id,
+                expected=f"{sheet}!{expected_ref}",
+            )
+            continue
+        found_sheet, found_ref = target
+        found_ref = found_ref.split(":")[0]
+        if (found_sheet, found_ref) != (sheet, expected_ref):
+            moved.setdefault(sheet, []).append(
+                f"{field_id}: {expected_ref} → {found_sheet}!{found_ref}"
+            )
+            if ctx.workbook.sheet(found_sheet) is not None:
+                ctx.where[field_id] = (found_sheet, found_ref)
+    for sheet, shifts in moved.items():
+        ctx.moved_sheets.add(sheet)
+        rows = {_row_shift(s) for s in shifts}
+        ctx.finding(
+            "error",
+            "tamper-cells-moved",
+            f"工作表 “{sheet}” 中插入或删除了行/列，{len(shifts)} 个字段的位置变了（如 {shifts[0]}）。"
+            "数据已按移动后的位置读取；请使用下发的模板，不要插入或删除行列。",
+            sheet=sheet,
+            expected="原位置",
+            found="; ".join(sorted(rows)[:3]),
+        )
+
+
+def _row_shift(shift: str) -> str:
+    try:
+        before, after = shift.split(": ")[1].split(" → ")
+        (r1, c1), (r2, c2) = parse_a1(before), parse_a1(after.split("!")[-1])
+        return f"行 {r2 - r1:+d}，列 {c2 - c1:+d}"
+    except ValueError:
+        return shift
+
+
+def _protection(ctx: CheckContext) -> None:
+    for sheet in ctx.spec.sheets:
+        raw = ctx.workbook.sheet(sheet.name)
+        if raw is not None and not raw.protected:
+            ctx.finding(
+                "error",
+                "tamper-protection-removed",
+                f"工作表 “{sheet.name}” 的保护被撤销：锁定的标签、分值和公式可能已被改动。",
+                sheet=sheet.name,
+            )
+    if not ctx.workbook.structure_locked:
+        ctx.finding(
+            "warning", "tamper-structure-unlocked", "工作簿结构保护被撤销（可增删、重命名工作表）。"
+        )
+
+
+def _locked_cells(ctx: CheckContext) -> None:
+    prefill = _prefill_values(ctx)
+    for sheet_layout in ctx.layout.sheets:
+        if ctx.workbook.sheet(sheet_layout.name) is None or sheet_layout.name in ctx.moved_sheets:
+            continue
+        for cell in sheet_layout.cells:
+            ref = a1(cell.row, cell.col)
+            raw = ctx.workbook.cell(sheet_layout.name, ref)
+            if cell.role != "field":
+                found = _text(raw.value if raw else None)
+                if found != cell.text.strip():
+                    ctx.finding(
+                        "error",
+                        "tamper-label-changed",
+                        f"锁定的标签被改动：应为 “{cell.text}”。",
+                        sheet=sheet_layout.name,
+                        cell=ref,
+                        expected=cell.text,
+                        found=found,
+                    )
+                continue
+            field = ctx.spec.fields[cell.field]
+            if field.formula is not None:
+                _formula(ctx, cell.field, raw)
+            elif not field.input:
+                _fixed(
+                    ctx,
+                    cell.field,
+                    field.value,
+                    raw,
+                    "tamper-fixed-changed",
+                    "规范固定的值（如分值）被改动",
+                )
+            elif cell.field in prefill:
+                _fixed(
+                    ctx,
+                    cell.field,
+                    prefill[cell.field],
+                    raw,
+                    "tamper-prefill-changed",
+                    "下发时预填并锁定的值被改动",
+                )
+
+
+def _formula(ctx: CheckContext, field_id: str, raw: Any) -> None:
+    field = ctx.spec.fields[field_id]
+    assert field.formula is not None
+    expected = to_formula(field.formula, str)
+    if raw is None or not raw.formula:
+        found = _text(raw.value if raw else None)
+        ctx.finding(
+            "error",
+            "tamper-formula-replaced",
+            f"“{field.label}” 的公式被替换为固定值 “{found}”：得分等计算结果不能手填。",
+            field_id=field_id,
+            expected="=" + expected,
+            found=found,
+        )
+    elif normalise_formula(raw.formula) != normalise_formula(expected):
+        ctx.finding(
+            "error",
+            "tamper-formula-changed",
+            f"“{field.label}” 的公式被改动。",
+            field_id=field_id,
+            expected="=" + expected,
+            found="=" + raw.formula,
+        )
+
+
+def _same_value(expected: Any, found: Any) -> bool:
+    if isinstance(expected, int | float) and not isinstance(expected, bool):
+        return isinstance(found, int | float) and abs(float(expected) - float(found)) <= 1e-9 * max(
+            1.0, abs(float(expected))
+        )
+    return _text(expected) == _text(found)
+
+
+def _fixed(ctx: CheckContext, field_id: str, expected: Any, raw: Any, code: str, what: str) -> None:
+    found = raw.value if raw is not None else None
+    if not _same_value(expected, found):
+        ctx.finding(
+            "error",
+            code,
+            f"{what}：“{ctx.spec.fields[field_id].label}” 应为 {_text(expected)}。",
+            field_id=field_id,
+            expected=expected,
+            found=found,
+        )
+
+
+def _prefill_values(ctx: CheckContext) -> dict[str, Any]:
+    """What the metadata says was pre-filled, as cells hold it (dates as serial numbers)."""
+    text = ctx.meta.get("prefill", "")
+    if not text:
+        return {}
+    try:
+        values = json.loads(text)
+    except ValueError:
+        ctx.finding(
+            "error",
+            "tamper-meta-changed",
+            "元数据中的预填内容已损坏：元数据工作表被改动。",
+            sheet=META_SHEET,
+        )
+        return {}
+    result: dict[str, Any] = {}
+    for field_id, value in values.items():
+        field = ctx.spec.fields.get(field_id)
+        if field is None:
+            continue
+        if field.type == "date" and isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                value = excel_serial(dt.date.fromisoformat(value))
+        result[field_id] = value
+    return result
+
+
+def _prefill(ctx: CheckContext) -> None:
+    """The stamp: metadata fingerprint against what the metadata says was distributed."""
+    bureau = ctx.meta.get("bureau_id", "")
+    stamp = ctx.meta.get("fingerprint", "")
+    if not stamp:
+        return
+    try:
+        prefill = json.loads(ctx.meta.get("prefill", "") or "{}")
+    except ValueError:
+        prefill = {}
+    recomputed = fingerprint(ctx.spec.template, ctx.spec.version, ctx.spec.sha256, bureau, prefill)
+    if recomputed != stamp and ctx.meta.get("spec_sha256") == ctx.spec.sha256:
+        ctx.finding(
+            "error",
+            "tamper-fingerprint",
+            "工作簿的下发标识与其内容不符：元数据或预填内容被改动。请使用下发的原始文件。",
+            sheet=META_SHEET,
+            expected=recomputed,
+            found=stamp,
+        )
+
+
+def _validations(ctx: CheckContext) -> None:
+    """Every editable input cell should still carry its data validation."""
+    prefill = set(_prefill_values(ctx))
+    covered: dict[str, set[str]] = {}
+    for sheet in ctx.workbook.sheets:
+        cells: set[str] = set()
+        for sqref, _kind, _formula in sheet.validations:
+            for part in sqref.split():
+                cells.update(_expand(part))
+        covered[sheet.name] = cells
+    missing: dict[str, list[str]] = {}
+    for field in ctx.spec.inputs():
+        if field.id in prefill or field.id not in ctx.where:
+            continue
+        sheet, ref = ctx.where[field.id]
+        if ref not in covered.get(sheet, set()):
+            missing.setdefault(sheet, []).append(ref)
+    for sheet, refs in missing.items():
+        ctx.finding(
+            "warning",
+            "tamper-validation-removed",
+            f"工作表 “{sheet}” 中 {len(refs)} 个输入单元格的数据验证被删除（如 {refs[0]}）：请使用下发的模板。",
+            sheet=sheet,
+            cell=refs[0],
+        )
+
+
+def _expand(ref: str) -> set[str]:
+    if ":" not in ref:
+        return {ref.replace("$", "")}
+    first, last = ref.replace("$", "").split(":")
+    (r1, c1), (r2, c2) = parse_a1(first), parse_a1(last)
+    if (r2 - r1 + 1) * (c2 - c1 + 1) > 100_000:  # a whole-column validation: treat as covering
+        return set()
+    return {a1(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
