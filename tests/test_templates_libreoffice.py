@@ -4,7 +4,6 @@ LibreOffice's save."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from spec_strategies import inputs_for
 
-from xltools.engine import recompute
-from xltools.expr import BLANK, ExcelError
+from xltools.engine import agrees, recompute
 from xltools.fill import fill_workbook
 from xltools.generate import generate_template
 from xltools.generate.metadata import META_SHEET
@@ -28,20 +26,6 @@ SPECS = sorted(HERE.parent.joinpath("specs").glob("*.yaml")) + [HERE / "specs" /
 pytestmark = pytest.mark.libreoffice
 
 
-def _same(expected: Any, found: Any) -> bool:
-    if isinstance(expected, ExcelError):
-        return found == expected.code
-    if expected is BLANK or expected == "":
-        return found in (None, "")
-    if isinstance(expected, bool) or isinstance(found, bool):
-        return expected == found
-    if isinstance(expected, float):
-        return isinstance(found, int | float) and math.isclose(
-            expected, found, rel_tol=1e-9, abs_tol=1e-9
-        )
-    return expected == found
-
-
 def _disagreements(spec: Spec, inputs: dict[str, Any], recalculated: Path) -> list[str]:
     expected = recompute(spec, inputs)
     workbook = open_workbook(recalculated, data_only=True)
@@ -50,7 +34,7 @@ def _disagreements(spec: Spec, inputs: dict[str, Any], recalculated: Path) -> li
     for field in spec.computed():
         ref = names[field.id]
         found = workbook[ref.sheet][ref.coordinate].value
-        if not _same(expected[field.id], found):
+        if not agrees(expected[field.id], found):
             problems.append(f"{field.id}: python={expected[field.id]!r} libreoffice={found!r}")
     return problems
 
@@ -91,7 +75,7 @@ def test_blank_template_cached_values_match_libreoffice(spec_path: Path, tmp_pat
     expected = recompute(spec, {})
     for field in spec.computed():
         ref = names[field.id]
-        assert _same(expected[field.id], cached[ref.sheet][ref.coordinate].value), field.id
+        assert agrees(expected[field.id], cached[ref.sheet][ref.coordinate].value), field.id
 
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
@@ -200,6 +184,6 @@ def test_seed_examples_recalculated_by_libreoffice_reproduce_the_published_figur
         names = describe_workbook(workbook).names
         for field_id, expected in figures.items():
             found = workbook[names[field_id].sheet][names[field_id].coordinate].value
-            assert _same(float(expected) if isinstance(expected, int) else expected, found), (
+            assert agrees(float(expected) if isinstance(expected, int) else expected, found), (
                 f"{target.name} {field_id}: {found!r} != {expected!r}"
             )

@@ -7,6 +7,7 @@ expression trees the template's formulas were compiled from, evaluated in Python
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from graphlib import CycleError, TopologicalSorter
 
@@ -77,3 +78,20 @@ def _fixed(value: object) -> Value:
     if isinstance(value, int | float):
         return float(value)
     return str(value)
+
+
+def agrees(expected: Value, found: object, *, abs_tol: float = 1e-9) -> bool:
+    """Whether a value read from a workbook is what the recomputation says: numbers within
+    1e-9 relative (spreadsheets store 15 significant digits), text and errors exactly, and a
+    blank or empty text result as either."""
+    if isinstance(expected, ExcelError):
+        return found == expected.code
+    if expected is BLANK or expected == "":
+        return found in (None, "")
+    if isinstance(expected, bool) or isinstance(found, bool):
+        return expected == found
+    if isinstance(expected, float):
+        return isinstance(found, int | float) and math.isclose(
+            expected, float(found), rel_tol=1e-9, abs_tol=abs_tol
+        )
+    return str(expected) == str(found)

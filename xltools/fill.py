@@ -8,13 +8,12 @@ and ``ind_output_quantity: [{name: …, op: ≥, …}]`` for an indicator group.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_path
 from .spec.build import did_you_mean
 from .spec.constraints import violation
 from .spec.model import Spec
@@ -133,13 +132,6 @@ def fill_workbook(
         )
     if errors:
         return errors
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".xltools-", suffix=".xlsx", dir=output.parent)
-    os.close(handle)
-    try:
+    with atomic_path(output) as temporary:
         workbook.save(temporary)
-        os.replace(temporary, output)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return []

@@ -14,14 +14,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_path
 from .fill import flatten, prepare
 from .spec.model import Spec
 
@@ -227,10 +226,11 @@ def distribute(
             }
         )
     manifest = out_dir / MANIFEST
-    handle, temporary = tempfile.mkstemp(prefix=".manifest-", suffix=".csv", dir=out_dir)
-    with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as stream:
+    with (
+        atomic_path(manifest) as temporary,
+        temporary.open("w", encoding="utf-8-sig", newline="") as stream,
+    ):
         writer = csv.DictWriter(stream, fieldnames=MANIFEST_COLUMNS)
         writer.writeheader()
         writer.writerows(entries)
-    os.replace(temporary, manifest)
     return manifest

@@ -3,10 +3,9 @@ evaluate the spec's cross-field checks and the checks every indicator row implie
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from ..engine import recompute
+from ..engine import agrees, recompute
 from ..expr import BLANK, ExcelError, Name, evaluate, top_level
 from ..expr.ast import walk
 from ..spec.model import IndicatorBlock, Spec
@@ -36,7 +35,7 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
         if raw is None or raw.formula is None or raw.value is None:
             continue  # never recalculated by an application: nothing to compare
         expected = values[field.id]
-        if _agrees(expected, raw.value):
+        if agrees(expected, raw.value, abs_tol=1e-6):
             continue
         decisive = field.id in (total_id, grade_id)
         ctx.finding(
@@ -59,20 +58,6 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
     if grade_id and isinstance(values.get(grade_id), str):
         ctx.report.grade = str(values[grade_id])
     return values
-
-
-def _agrees(expected: Any, found: Any) -> bool:
-    if isinstance(expected, ExcelError):
-        return found == expected.code
-    if expected is BLANK or expected == "":
-        return found in (None, "")
-    if isinstance(expected, bool) or isinstance(found, bool):
-        return expected == found
-    if isinstance(expected, float):
-        return isinstance(found, int | float) and math.isclose(
-            expected, float(found), rel_tol=1e-9, abs_tol=1e-6
-        )
-    return str(expected) == str(found)
 
 
 def _plain(value: Any) -> Any:

@@ -8,9 +8,7 @@ every field is a workbook-level defined name; hidden sheets identify the templat
 from __future__ import annotations
 
 import datetime as dt
-import os
 import secrets
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
+from ..atomic import atomic_path
 from ..engine import recompute
 from ..expr import BLANK, ExcelError, to_formula
 from ..spec.model import Field, Spec
@@ -44,12 +43,6 @@ class _ProtectedWorkbook(Workbook):
     def _write_book_views(self) -> None:
         self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
         super()._write_book_views()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _quote(sheet: str) -> str:
@@ -90,12 +83,9 @@ def generate_template(
     layout = layout or layout_spec(spec)
     issued = (issued_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     stamp = fingerprint(spec.template, spec.version, spec.sha256, bureau_id, prefill)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".xltools-", suffix=".xlsx", dir=output.parent)
-    os.close(handle)
-    try:
+    with atomic_path(output) as temporary:
         workbook = _ProtectedWorkbook(
-            temporary, {"strings_to_numbers": False, "strings_to_formulas": False}
+            str(temporary), {"strings_to_numbers": False, "strings_to_formulas": False}
         )
         workbook.set_properties(
             {"title": spec.title, "subject": spec.template, "comments": f"xltools {__version__}"}
@@ -119,11 +109,6 @@ def generate_template(
         }
         _write_meta(workbook, meta, password)
         workbook.close()
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, output)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
     return stamp
 
 
