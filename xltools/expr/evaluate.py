@@ -18,6 +18,7 @@ from .values import (
     approx_add,
     compare,
     finite,
+    to_bool,
     to_number,
     to_text,
 )
@@ -55,9 +56,46 @@ def evaluate(node: Node, env: Env) -> Value:
         function = FUNCTIONS.get(node.function)
         if function is None:
             return NAME
-        args = [Arg(evaluate(a, env), isinstance(a, Name)) for a in node.args]
+        args = [_argument(a, env) for a in node.args]
         return function.impl(args)
     raise TypeError(f"unknown node {node!r}")
+
+
+def _argument(node: Node, env: Env) -> Arg:
+    """A function argument, and whether it is a reference (aggregates skip text and booleans
+    met through a reference but convert them when given as values)."""
+    if isinstance(node, Name):
+        return Arg(evaluate(node, env), True)
+    branch = _passed_through(node, env)
+    if branch is not None:
+        return _argument(branch, env)
+    return Arg(evaluate(node, env), False)
+
+
+def _passed_through(node: Node, env: Env) -> Node | None:
+    """The argument that IF / IFERROR hand back as is, reference and all.
+
+    IF returns the reference of the branch it picks, not just its value, so in
+    SUM(IF(c, A1, B1)) a text "12" in A1 is skipped like in SUM(A1) (Excel documents IF
+    returning references; LibreOffice does the same). IFERROR behaves the same way in
+    LibreOffice; Excel documents nothing either way, so we follow LibreOffice.
+    """
+    if not isinstance(node, Call) or node.function not in ("IF", "IFERROR"):
+        return None
+    function = FUNCTIONS[node.function]
+    if len(node.args) < function.min_args or (
+        function.max_args is not None and len(node.args) > function.max_args
+    ):
+        return None
+    if node.function == "IFERROR":
+        first = _scalar(evaluate(node.args[0], env))
+        return node.args[1] if isinstance(first, ExcelError) else node.args[0]
+    condition = to_bool(_scalar(evaluate(node.args[0], env)))
+    if isinstance(condition, ExcelError):
+        return None
+    if condition:
+        return node.args[1]
+    return node.args[2] if len(node.args) > 2 else None
 
 
 def _scalar(value: Value) -> Scalar:

@@ -21,6 +21,7 @@ from .values import (
     Scalar,
     Value,
     approx_add,
+    approx_value,
     finite,
     round_to,
     text_to_number,
@@ -220,7 +221,9 @@ FUNCTIONS: Final[dict[str, Function]] = {
         Function("COUNT", 1, None, _count, aggregate=True),
         Function("COUNTA", 1, None, _counta, aggregate=True),
         Function("ABS", 1, 1, _numeric(abs)),
-        Function("INT", 1, 1, _numeric(lambda x: float(math.floor(x)))),
+        # INT floors the value as shown (15 digits): INT((0.1+0.7)*10) is 8, not 7, as in
+        # LibreOffice (rtl::math::approxFloor); Excel documents no rule for this corner.
+        Function("INT", 1, 1, _numeric(lambda x: float(math.floor(approx_value(x))))),
         Function("ROUND", 2, 2, _rounding("ROUND")),
         Function("ROUNDUP", 2, 2, _rounding("ROUNDUP")),
         Function("ROUNDDOWN", 2, 2, _rounding("ROUNDDOWN")),

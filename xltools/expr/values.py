@@ -61,7 +61,15 @@ Scalar: TypeAlias = float | str | bool | _Blank | ExcelError
 RangeValue: TypeAlias = tuple[Scalar, ...]
 Value: TypeAlias = Scalar | RangeValue
 
+_SMALLEST_NORMAL: Final = 2.2250738585072014e-308
 _EPSILON: Final = 2.0**-48  # LibreOffice's approxEqual tolerance (about 15 digits)
+
+
+_MAX_EXACT_INTEGER: Final = 2.0**53
+
+
+def _is_exact_integer(x: float) -> bool:
+    return x < _MAX_EXACT_INTEGER and x.is_integer()
 
 
 def approx_equal(a: float, b: float) -> bool:
@@ -69,7 +77,12 @@ def approx_equal(a: float, b: float) -> bool:
         return True
     if a == 0.0 or b == 0.0:
         return False
-    return abs(a - b) < abs(a) * _EPSILON and abs(a - b) < abs(b) * _EPSILON
+    d = abs(a - b)
+    if not math.isfinite(d) or d >= abs(a) * _EPSILON or d >= abs(b) * _EPSILON:
+        return False
+    # Two different integers that a double holds exactly are never "equal": without this,
+    # 1E+15 = 1E+15+1 would be TRUE (LibreOffice's rtl_math_approxEqual has the same rule).
+    return not (_is_exact_integer(abs(a)) and _is_exact_integer(abs(b)))
 
 
 def approx_add(a: float, b: float) -> float:
@@ -83,14 +96,29 @@ def finite(x: float) -> float | ExcelError:
     return x if math.isfinite(x) else NUM
 
 
-_NUMBER_TEXT = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")
+# A number typed as text, as Excel (and LibreOffice) convert it whatever the locale: ASCII
+# digits only (full-width "１２" is not a number for them, although Python's float() takes it),
+# spaces around, thousands separators in groups of three ("1,234.5") and a trailing percent
+# sign ("85%", "-5 %") but not together with an exponent. Locale-dependent forms (currency,
+# dates, times, "(5)", "5-") stay #VALUE!, as do "TRUE"/"FALSE" (Excel: #VALUE!).
+_NUMBER_TEXT = re.compile(
+    r"^ *(?P<number>[+-]?(?:(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:(?P<exponent>[eE][+-]?[0-9]+)|(?P<percent> *%))? *$"
+)
 
 
 def text_to_number(text: str) -> float | ExcelError:
     """Text used where a number is needed: converted only when it is unambiguously a number."""
-    if _NUMBER_TEXT.match(text):
-        return float(text)
-    return VALUE
+    match = _NUMBER_TEXT.match(text)
+    if not match:
+        return VALUE
+    number = float(match["number"].replace(",", "") + (match["exponent"] or ""))
+    if match["percent"]:
+        number /= 100
+    if abs(number) < _SMALLEST_NORMAL:
+        number = 0.0  # neither application has subnormal numbers: "2.2E-308" reads as 0
+    # "1E+400" names no double: not a number (rather than an infinity leaking into formulas).
+    return number if math.isfinite(number) else VALUE
 
 
 def to_number(value: Scalar) -> float | ExcelError:
@@ -128,18 +156,39 @@ def to_bool(value: Scalar) -> bool | ExcelError:
     return VALUE
 
 
+def significant(x: float, digits: int = 15) -> Decimal:
+    """``x`` rounded half away from zero to ``digits`` significant digits.
+
+    Rounds the shortest decimal that reads back as ``x`` (``repr``), not the exact binary
+    value: 0.1234567890123455 shows as 0.123456789012346, as LibreOffice shows it (its
+    rtl::math works from that decimal), where ``f"{x:.15g}"`` would give ...345.
+    """
+    exact = Decimal(repr(x))
+    if exact == 0 or not exact.is_finite():
+        return exact
+    quantum = Decimal(1).scaleb(exact.adjusted() - digits + 1)
+    return exact.quantize(quantum, rounding=ROUND_HALF_UP)
+
+
+def approx_value(x: float) -> float:
+    """``x`` rounded to 15 significant digits (LibreOffice's approxValue): what INT floors, so
+    that INT of 2.9999999999999996 or of (0.1+0.7)*10 is 3 or 8, as shown."""
+    if not math.isfinite(x) or x.is_integer():
+        return x
+    return float(significant(x))
+
+
 def format_general(x: float) -> str:
     """A number as text the way the General format shows it: up to 15 significant digits."""
     if x == 0:
         return "0"
-    if 1e-5 <= abs(x) < 1e15:
-        text = f"{x:.15g}"
-        if "e" in text:  # .15g switches to exponent for small numbers; expand it
-            text = f"{Decimal(text):f}"
+    rounded = significant(x)
+    if Decimal("1e-5") <= abs(rounded) < Decimal("1e15"):
+        text = f"{rounded:f}"
         if "." in text:
             text = text.rstrip("0").rstrip(".")
         return text
-    mantissa, exponent = f"{x:.14E}".split("E")
+    mantissa, exponent = f"{rounded:.14E}".split("E")
     mantissa = mantissa.rstrip("0").rstrip(".")
     sign = "-" if exponent.startswith("-") else "+"
     return f"{mantissa}E{sign}{abs(int(exponent)):02d}"
@@ -183,12 +232,18 @@ def compare(left: Scalar, right: Scalar) -> int | ExcelError:
     if rank_l != rank_r:
         return -1 if rank_l < rank_r else 1
     if isinstance(left, str) and isinstance(right, str):
-        a, b = left.casefold(), right.casefold()
+        a, b = _fold_case(left), _fold_case(right)
         return 0 if a == b else (-1 if a < b else 1)
     a_num, b_num = float(left), float(right)  # type: ignore[arg-type]
     if approx_equal(a_num, b_num):
         return 0
     return -1 if a_num < b_num else 1
+
+
+def _fold_case(text: str) -> str:
+    # Case-insensitive, one character at a time: "ß" does not equal "ss" (str.casefold would
+    # make them equal; Excel and LibreOffice do not), while "ς" equals "σ".
+    return "".join(c if len(c.casefold()) > 1 else c.casefold() for c in text)
 
 
 def _blank_like(other: Scalar) -> Scalar:
@@ -199,15 +254,22 @@ def _blank_like(other: Scalar) -> Scalar:
     return 0.0
 
 
-def _decimal(x: float) -> Decimal:
-    # Round to the 15 significant digits the applications work with, so that 2.675 is 2.675.
-    return Decimal(f"{x:.15g}")
+def round_to(x: float, digits: int, mode: str = ROUND_HALF_UP) -> float | ExcelError:
+    """ROUND / ROUNDUP / ROUNDDOWN: away from zero on halves, as Excel does.
 
-
-def round_to(x: float, digits: int, mode: str = ROUND_HALF_UP) -> float:
-    """ROUND / ROUNDUP / ROUNDDOWN: away from zero on halves, as Excel does."""
+    Works on the 15 significant digits the applications work with, so that 2.675 is 2.675.
+    """
+    if digits < -308:  # coarser than any double: everything rounds to 0
+        return 0.0
+    value = significant(x)
+    exponent = value.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent >= -digits:
+        # Already no finer than asked (ROUND(1E+300, 2), ROUND(1.5, 400)): nothing to round,
+        # and quantize would need more than the context's 28 digits.
+        return float(value)
     quantum = Decimal(1).scaleb(-digits)
-    return float(_decimal(x).quantize(quantum, rounding=mode)) if digits >= -300 else 0.0
+    return finite(float(value.quantize(quantum, rounding=mode)))
 
 
 ROUNDING_MODES: Final = {"ROUND": ROUND_HALF_UP, "ROUNDUP": ROUND_UP, "ROUNDDOWN": ROUND_DOWN}
