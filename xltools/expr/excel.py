@@ -14,6 +14,7 @@ Resolver = Callable[[str], str]
 
 
 def number_literal(value: float) -> str:
+    value = float(value)
     if value.is_integer() and abs(value) < 1e15:
         return str(int(value))
     return repr(value).upper()

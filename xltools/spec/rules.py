@@ -198,7 +198,7 @@ def _build_checklist(params: Params, settings: Mapping[str, Any]) -> Node:
             raise RuleError("spec-rule-bad-setting", "清单的每一项都需要 field 与 points")
         flag = Name(str(item["field"]))
         terms.append(
-            _if(Binary("=", flag, Text("是")), _expression(item["points"], params), Number(0))
+            _if(Binary("=", flag, Text("是")), _expression(item["points"], params), Number(0.0))
         )
     total: Node = terms[0]
     for term in terms[1:]:
@@ -206,7 +206,7 @@ def _build_checklist(params: Params, settings: Mapping[str, Any]) -> Node:
     total = Call("MIN", (total, params["weight"]))
     veto = settings.get("veto")
     if veto:
-        total = _if(Binary("=", Name(str(veto)), Text("是")), Number(0), total)
+        total = _if(Binary("=", Name(str(veto)), Text("是")), Number(0.0), total)
     return total
 
 
