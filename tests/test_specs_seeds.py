@@ -326,7 +326,7 @@ def test_003_project_expense_2022() -> None:
 def test_003_missed_target_asks_for_a_reason() -> None:
     v = values("project_expense_2022", ind_benefit_satisfaction_1_actual=0.72)
     assert v["ind_benefit_satisfaction_1_score"] == approx(9)  # 10 × 72% ÷ 80%
-    assert failing_checks("project_expense_2022", v) == ["reason_benefit_satisfaction_1"]
+    assert failing_checks("project_expense_2022", v) == ["ind_benefit_satisfaction_1_reason_needed"]
     v = values(
         "project_expense_2022",
         ind_benefit_satisfaction_1_actual=0.72,

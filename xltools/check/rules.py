@@ -8,12 +8,8 @@ from typing import Any
 from ..engine import agrees, recompute
 from ..expr import BLANK, ExcelError, Name, evaluate, top_level
 from ..expr.ast import walk
-from ..spec.model import IndicatorBlock, Spec
+from ..spec.model import Spec
 from .context import CheckContext, show
-from .parse import parse_value
-
-# A quantitative target beaten by this factor may have been set too low (domain.md).
-TARGET_TOO_LOW_FACTOR = 1.5
 
 
 def result_fields(spec: Spec) -> tuple[str | None, str | None]:
@@ -94,63 +90,3 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
             expected=check.source,
             found=found,
         )
-
-
-def row_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
-    """Checks every standard indicator row implies: a quantitative target needs a number, a
-    qualitative self-score stays in its band, a target beaten far may have been set too low."""
-    for sheet in ctx.spec.sheets:
-        for block in sheet.blocks:
-            if not isinstance(block, IndicatorBlock):
-                continue
-            keys = {c.key for c in block.columns}
-            if not {"op", "actual", "target", "weight"} <= keys:
-                continue
-            for group in block.groups:
-                for row in group.leaf_rows():
-                    _row(ctx, values, row)
-
-
-def _row(ctx: CheckContext, values: dict[str, Any], row: dict[str, str]) -> None:
-    op = values.get(row["op"])
-    actual, target = values.get(row["actual"]), values.get(row["target"])
-    if op in ("≥", "≤", "=") and isinstance(actual, str) and actual.strip():
-        hint = parse_value(actual, "number").message or "请填写数值"
-        message = f"定量指标（{op}）的实际完成值须为数值：{hint}"
-        ctx.finding("error", "value-not-a-number", message, field_id=row["actual"], found=actual)
-    if op in ("≥", "≤", "=") and isinstance(target, str) and target.strip():
-        message = f"定量指标（{op}）的年度指标值须为数值，符号写在“符号”列。"
-        ctx.finding("error", "target-not-a-number", message, field_id=row["target"], found=target)
-    a, t, w = _number(actual), _number(target), _number(values.get(row["weight"]))
-    if op == "≥" and a is not None and t is not None and t > 0 and a > TARGET_TOO_LOW_FACTOR * t:
-        message = (
-            f"实际完成值 {show(a)} 远超年度指标值 {show(t)}（超过 {TARGET_TOO_LOW_FACTOR:g} 倍）："
-            "指标值可能定得过低，请核实。"
-        )
-        ctx.finding(
-            "warning", "target-may-be-low", message, field_id=row["actual"], expected=t, found=a
-        )
-    if op == "定性" and "level" in row and "self_score" in row and w is not None:
-        level = values.get(row["level"])
-        score = _number(values.get(row["self_score"]))
-        bands = {"达成": (0.8, 1.0), "部分达成": (0.6, 0.8), "未达成": (0.0, 0.6)}
-        if not isinstance(level, str) or level not in bands:
-            message = "定性指标须选择完成等级（达成 / 部分达成 / 未达成）。"
-            ctx.finding("error", "level-required", message, field_id=row["level"])
-        elif score is not None:
-            low, high = (w * b for b in bands[level])
-            if not low - 1e-9 <= score <= high + 1e-9:
-                message = f"自评分 {show(score)} 不在 “{level}” 对应的区间 {show(low)}–{show(high)} 内，按区间边界计分。"
-                band = f"{show(low)}–{show(high)}"
-                ctx.finding(
-                    "warning",
-                    "score-outside-band",
-                    message,
-                    field_id=row["self_score"],
-                    expected=band,
-                    found=score,
-                )
-
-
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, float | int) and not isinstance(value, bool) else None

@@ -13,7 +13,7 @@ from .context import CheckContext
 from .identify import identify
 from .inputs import read_inputs
 from .report import Finding, Report
-from .rules import evaluate_checks, recompute_and_compare, row_checks
+from .rules import evaluate_checks, recompute_and_compare
 from .structure import check_structure
 
 if TYPE_CHECKING:
@@ -52,7 +52,6 @@ def check_file(
         check_structure(ctx)
         read_inputs(ctx)
         values = recompute_and_compare(ctx)
-        row_checks(ctx, values)
         evaluate_checks(ctx, values)
         report.unit = report.bureau_name or next(
             (str(values[f]) for f in UNIT_FIELDS if isinstance(values.get(f), str) and values[f]),

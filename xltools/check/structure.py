@@ -300,12 +300,12 @@ def _validations(ctx: CheckContext) -> None:
     """Every editable input cell should still carry its data validation."""
     prefill = set(_prefill_values(ctx))
     covered: dict[str, set[str]] = {}
-    for sheet in ctx.workbook.sheets:
+    for raw_sheet in ctx.workbook.sheets:
         cells: set[str] = set()
-        for sqref, _kind, _formula in sheet.validations:
+        for sqref, _kind, _formula in raw_sheet.validations:
             for part in sqref.split():
                 cells.update(_expand(part))
-        covered[sheet.name] = cells
+        covered[raw_sheet.name] = cells
     missing: dict[str, list[str]] = {}
     for field in ctx.spec.inputs():
         if field.id in prefill or field.id not in ctx.where:

@@ -52,6 +52,56 @@ STANDARD_INDICATOR_COLUMNS: list[dict[str, Any]] = [
     {"key": "reason", "label": "偏差原因分析及改进措施", "type": "text", "max_length": 500},
 ]
 
+_QUANTITATIVE = '(op="≥", op="≤", op="=")'
+# What a reviewer checks on every standard indicator row (domain.md); written once, here.
+STANDARD_ROW_CHECKS: list[dict[str, Any]] = [
+    {
+        "id": "reason_needed",
+        "severity": "error",
+        "assert": 'OR(name="", score>=weight, LEN(reason)>0)',
+        "message": "得分低于分值，须填写偏差原因分析及改进措施",
+        "cells": ["reason"],
+    },
+    {
+        "id": "actual_is_number",
+        "severity": "error",
+        "assert": f"OR(NOT(OR{_QUANTITATIVE}), ISBLANK(actual), ISNUMBER(actual))",
+        "message": "定量指标（≥、≤、=）的实际完成值须为数值，如 100% 而不是“全覆盖”",
+        "cells": ["actual"],
+    },
+    {
+        "id": "target_is_number",
+        "severity": "error",
+        "assert": f"OR(NOT(OR{_QUANTITATIVE}), ISNUMBER(target))",
+        "message": "定量指标的年度指标值须为数值，符号写在“符号”列",
+        "cells": ["target"],
+    },
+    {
+        "id": "level_needed",
+        "severity": "error",
+        "assert": 'OR(op<>"定性", level<>"")',
+        "message": "定性指标须选择完成等级（达成 / 部分达成 / 未达成）",
+        "cells": ["level"],
+    },
+    {
+        "id": "score_in_band",
+        "severity": "warning",
+        "assert": 'OR(op<>"定性", ISBLANK(self_score), NOT(ISNUMBER(self_score)),'
+        ' AND(level="达成", self_score>=80%*weight, self_score<=weight),'
+        ' AND(level="部分达成", self_score>=60%*weight, self_score<=80%*weight),'
+        ' AND(level="未达成", self_score>=0, self_score<=60%*weight))',
+        "message": "自评分不在所选完成等级的区间内（达成 80–100%、部分达成 60–80%、未达成 0–60% 的分值），按区间边界计分",
+        "cells": ["self_score"],
+    },
+    {
+        "id": "target_may_be_low",
+        "severity": "warning",
+        "assert": 'IF(AND(op="≥", ISNUMBER(actual), ISNUMBER(target)), NOT(AND(target>0, actual>1.5*target)), TRUE)',
+        "message": "实际完成值超过年度指标值的 1.5 倍：指标值可能定得过低，请核实",
+        "cells": ["actual"],
+    },
+]
+
 STANDARD_CHOICES: dict[str, tuple[str, ...]] = {
     "target_op": ("≥", "≤", "=", "定性"),
     "level": ("达成", "部分达成", "未达成"),
@@ -73,7 +123,8 @@ class _Builder:
         self.choice_lists: dict[str, tuple[str, ...]] = dict(STANDARD_CHOICES)
         self.bands: list[GradeBand] = []
         self.sheet = ""
-        self.auto_checks: list[Check] = []  # checks the blocks imply (weights of groups)
+        self.auto_checks: list[Check] = []  # checks the blocks imply (weights, row checks)
+        self.current_row_checks: list[Any] = []
 
     # ---- problems --------------------------------------------------------------------------
 
@@ -414,9 +465,9 @@ class _Builder:
         rows: list[dict[str, str]] = []
         for n, preset in enumerate(presets, start=1):
             path = tuple(p for p in (title, str(n)) if p)
-            rows.append(
-                self._row_fields(f"{list_id}_{n}", columns, preset or {}, path, preset or raw)
-            )
+            row = self._row_fields(f"{list_id}_{n}", columns, preset or {}, path, preset or raw)
+            self.row_checks(raw.get("row_checks"), row, f"{list_id}_{n}")
+            rows.append(row)
         # One range field per column, so a rule can say SUM(detail_amount).
         for column in columns:
             key = str(column["key"])
@@ -474,6 +525,9 @@ class _Builder:
             if columns_raw == "standard"
             else self._columns(columns_raw, raw)
         )
+        # The standard row brings its own checks; a spec may add (or, with columns, replace) them.
+        standard = STANDARD_ROW_CHECKS if columns_raw == "standard" else []
+        self.current_row_checks = standard + list(raw.get("row_checks") or [])
         col_keys = {str(c["key"]) for c in columns}
         if "score" not in col_keys or "weight" not in col_keys:
             self.problem(
@@ -548,11 +602,11 @@ class _Builder:
                 presets = [{}] * presets
             for n, preset in enumerate(presets, start=1):
                 row_where = preset if preset else raw
-                group.rows.append(
-                    self._row_fields(
-                        f"{prefix}_{n}", columns, preset or {}, (*labels, str(n)), row_where
-                    )
+                row = self._row_fields(
+                    f"{prefix}_{n}", columns, preset or {}, (*labels, str(n)), row_where
                 )
+                self.row_checks(self.current_row_checks, row, f"{prefix}_{n}")
+                group.rows.append(row)
         # A top-level group, or one that declares its weight, gets its own 小计 (sum fields);
         # the others are summed straight from their rows by the group above.
         if depth == 1 or group.weight is not None:
@@ -661,7 +715,12 @@ class _Builder:
             previous = minimum if minimum is not None else previous
             self.bands.append(GradeBand(grade, minimum))
 
-    def checks(self, raw: Any) -> list[Check]:
+    def checks(
+        self, raw: Any, local_names: Mapping[str, str] | None = None, prefix: str = ""
+    ) -> list[Check]:
+        """Cross-field checks; for a row check, ``local_names`` binds the row's columns and
+        ``prefix`` makes its id unique to the row."""
+        local_names = local_names or {}
         checks: list[Check] = []
         for item in raw or []:
             if not isinstance(item, dict) or "assert" not in item or "id" not in item:
@@ -675,16 +734,21 @@ class _Builder:
                     "spec-schema", f"severity 只能是 {', '.join(SEVERITIES)}", item, "severity"
                 )
                 severity = "error"
-            node = self.expression(item["assert"], {}, item, "assert")
+            node = self.expression(item["assert"], local_names, item, "assert")
             if node is None:
                 continue
+            cells = tuple(local_names.get(str(c), str(c)) for c in item.get("cells") or ())
             checks.append(
-                Check(id=str(item["id"]), severity=severity,  # type: ignore[arg-type]
+                Check(id=f"{prefix}_{item['id']}" if prefix else str(item["id"]), severity=severity,  # type: ignore[arg-type]
                       message=str(item.get("message", item["id"])), expr=node,
-                      source=str(item["assert"]), cells=tuple(str(c) for c in item.get("cells") or ()),
-                      line=line_of(item))
+                      source=str(item["assert"]), cells=cells, line=line_of(item))
             )  # fmt: skip
         return checks
+
+    def row_checks(self, raw: Any, row: Mapping[str, str], prefix: str) -> None:
+        """A block's ``row_checks``, written once, checked on every row."""
+        if raw:
+            self.auto_checks.extend(self.checks(raw, row, prefix))
 
 
 def build(path: Path, problems: ProblemList | None = None) -> tuple[Spec | None, ProblemList]:
