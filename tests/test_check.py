@@ -170,7 +170,7 @@ PARSING: list[tuple[str, Any, str, str]] = [
     ("fill_date", "2024年10月17日", "info", "parse-date-text"),
     ("fill_date", "12月31日完成", "error", ""),
     ("ind_output_quantity_1_op", ">=", "info", ""),
-    ("ind_output_quantity_1_actual", "全覆盖", "error", "value-not-a-number"),
+    ("ind_output_quantity_1_actual", "全覆盖", "error", "check-actual_is_number"),
     ("funds_current_spent", "#DIV/0!", "error", "parse-excel-error"),
 ]
 

@@ -4,7 +4,6 @@ the workbook as read. Built once per file."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from ..cellref import a1
@@ -16,9 +15,15 @@ if TYPE_CHECKING:
     from ..xlsx.reader import RawCell, RawWorkbook
 
 
-@cache
+_LAYOUTS: dict[tuple[str, int, str], Layout] = {}
+
+
 def _layout(spec: Spec) -> Layout:
-    return layout_spec(spec)
+    """The layout of a spec, computed once per process (merge checks thousands of files)."""
+    key = (spec.template, spec.version, spec.sha256)
+    if key not in _LAYOUTS:
+        _LAYOUTS[key] = layout_spec(spec)
+    return _LAYOUTS[key]
 
 
 def _rows_of(spec: Spec) -> dict[str, tuple[str, ...]]:

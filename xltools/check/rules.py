@@ -84,7 +84,7 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
         extra = f"（无法计算：{result}）" if isinstance(result, ExcelError) else ""
         ctx.finding(
             check.severity,
-            f"check-{check.id}",
+            check.code,
             check.message + extra,
             field_id=anchor,
             expected=check.source,

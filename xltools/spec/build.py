@@ -741,7 +741,8 @@ class _Builder:
             checks.append(
                 Check(id=f"{prefix}_{item['id']}" if prefix else str(item["id"]), severity=severity,  # type: ignore[arg-type]
                       message=str(item.get("message", item["id"])), expr=node,
-                      source=str(item["assert"]), cells=cells, line=line_of(item))
+                      source=str(item["assert"]), cells=cells, line=line_of(item),
+                      code=f"check-{item['id']}")
             )  # fmt: skip
         return checks
 

@@ -77,6 +77,11 @@ class Check:
     source: str
     cells: tuple[str, ...] = ()
     line: int = 0
+    code: str = ""  # stable finding code: "check-<id as written>", the same on every row
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            self.code = f"check-{self.id}"
 
 
 @dataclass(frozen=True)
