@@ -17,7 +17,7 @@ from .fill import fill_workbook, flatten
 from .generate import generate_template
 from .registry import PACKAGE_SPECS
 from .roster import distribute, read_roster, validate_roster
-from .spec import load_spec
+from .spec import Spec, load_spec
 from .spec.lint import lint_file
 
 EXAMPLES = PACKAGE_SPECS.parent / "examples"
@@ -72,8 +72,60 @@ def run_demo(out: Path, say: Callable[[str], None]) -> int:
         say(
             f"4. 按名册 {roster.name} 分发 {len(good)} 份预填工作簿 → {destination}（清单 {manifest.name}）"
         )
+    returns = _returns_as_bureaus_send_them(out, specs, templates)
+    say(
+        f"5. 检查 {len(returns)} 份返回的文件（部分填写粗心、一份被篡改、一份根本不是工作簿）→ {out / 'checked'}"
+    )
+    from .check.files import run_checks
+
+    for result in run_checks(
+        returns, output=out / "checked", copy=True, specs_dir=PACKAGE_SPECS, progress=False
+    ):
+        say("   " + result.report.summary_line().replace(str(out) + "/", ""))
     say(f"完成：输出在 {out}" + ("" if not problems else f"；{problems} 个问题见上"))
     return problems
+
+
+def _returns_as_bureaus_send_them(
+    out: Path, specs: Mapping[str, Spec], templates: Mapping[str, Path]
+) -> list[Path]:
+    """The filled examples, plus what really arrives: a careless fill, a tampered file, and a
+    file that is not a workbook at all."""
+    returned = out / "returned"
+    returned.mkdir(parents=True, exist_ok=True)
+    files = []
+    for filled in sorted((out / "filled").glob("*.xlsx")):
+        target = returned / filled.name
+        target.write_bytes(filled.read_bytes())
+        files.append(target)
+    spec = specs.get("project_expense_2023")
+    if spec is not None:
+        data = yaml.safe_load((EXAMPLES / "project_expense_2023.yaml").read_text(encoding="utf-8"))
+        careless = dict(data, ind_output_quantity_1_actual="全覆盖", funds_current_spent=130)
+        careless.pop("phone", None)
+        target = returned / "粗心填写_project_expense_2023.xlsx"
+        if not fill_workbook(templates[spec.template], spec, careless, target):
+            files.append(target)
+        tampered = returned / "被篡改_project_expense_2023.xlsx"
+        _tamper(returned / "project_expense_2023.xlsx", tampered)
+        files.append(tampered)
+    junk = returned / "不是工作簿.xlsx"
+    junk.write_bytes("这是一封邮件正文，被误存为 .xlsx".encode())
+    files.append(junk)
+    return files
+
+
+def _tamper(source: Path, target: Path) -> None:
+    """What a unit 'improving' its form does: unprotect, raise a weight, type over a score."""
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(source)
+    for name, value in (("funds_total_weight", 20), ("total_score", 100)):
+        sheet_name, coordinate = next(iter(workbook.defined_names[name].destinations))
+        sheet = workbook[sheet_name]
+        sheet.protection.sheet = False
+        sheet[coordinate.replace("$", "")].value = value
+    workbook.save(target)
 
 
 def _summary(values: Mapping[str, object]) -> str:

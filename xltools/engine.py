@@ -64,6 +64,11 @@ def excel_serial(value: dt.date) -> float:
     return float((value - EXCEL_EPOCH).days)
 
 
+def from_serial(serial: float) -> dt.date:
+    """The date of a serial number (1900 date system; the time of day is dropped)."""
+    return EXCEL_EPOCH + dt.timedelta(days=int(serial))
+
+
 def _fixed(value: object) -> Value:
     """A Python value as a cell value: ints become floats, dates serials, None a blank."""
     if value is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..engine import from_serial
 from ..expr import BLANK
 from ..spec.constraints import violation
 from .context import CheckContext
@@ -44,7 +45,10 @@ def read_inputs(ctx: CheckContext) -> None:
             ctx.values[field.id] = BLANK
             continue
         unit = _row_unit(ctx, field.id) if field.type == "any" else field.unit
-        parsed = parse_value(raw.value, field.type, unit=unit, choices=field.choices)
+        value: Any = raw.value
+        if field.type == "date" and isinstance(value, float) and 0 < value < 2958466:
+            value = from_serial(value)  # a date cell stores a serial number: that is normal
+        parsed = parse_value(value, field.type, unit=unit, choices=field.choices)
         if parsed.status == "blank":
             ctx.values[field.id] = BLANK
             if field.required and (field.id not in ctx.row_of or _row_used(ctx, field.id)):
