@@ -18,7 +18,32 @@ if TYPE_CHECKING:  # imported for real only by the commands that need them
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """Bad input is answered by each command; anything else is our bug: say so in one line
+    with a stable code, never with a traceback (set XLTOOLS_DEBUG=1 to see it)."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        import os
+
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("[interrupted] 已中断；已写出的文件都是完整的。", err=True)
+            sys.exit(EXIT_USAGE)
+        except Exception as error:
+            if os.environ.get("XLTOOLS_DEBUG"):
+                raise
+            click.echo(
+                f"[internal-error] xltools 内部错误（{type(error).__name__}: {error}）。"
+                "输入文件未被修改。请把命令和这条信息反馈给开发人员；设置 XLTOOLS_DEBUG=1 可看到详细信息。",
+                err=True,
+            )
+            sys.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xltools")
 def main() -> None:
     """xltools：绩效自评表的规范、模板、检查与汇总工具。"""

@@ -798,7 +798,7 @@ class _ReportSheet:
         tab = "FF00B050" if report.valid else "FFC00000"
         return (
             f'{_XML_DECL}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
-            f'<sheetPr><tabColor rgb="{tab}"/></sheetPr>'
+            f'<sheetPr><tabColor rgb="{tab}"/><pageSetUpPr fitToPage="1"/></sheetPr>'
             f'<dimension ref="A1:{last_col}{number}"/>'
             f'<sheetViews><sheetView tabSelected="1" workbookViewId="0">'
             f'<pane ySplit="{header}" topLeftCell="A{header + 1}" activePane="bottomLeft" '
@@ -808,8 +808,11 @@ class _ReportSheet:
             f"<sheetData>{''.join(rows)}</sheetData>"
             f'<autoFilter ref="A{header}:{last_col}{number}"/>'
             f"{hyperlinks}"
-            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" '
-            'footer="0.3"/></worksheet>'
+            '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" '
+            'footer="0.3"/>'
+            # A4 landscape, one page wide: the table is wide and is printed to be worked through.
+            '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+            "</worksheet>"
         )
 
     def _finding_row(self, number: int, finding: Finding, links: list[_Link]) -> str:

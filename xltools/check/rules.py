@@ -65,6 +65,7 @@ def _plain(value: Any) -> Any:
 
 
 def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
+    """Each failing check, anchored at its first cell, with the values it looked at."""
     for check in ctx.spec.checks:
         result = top_level(evaluate(check.expr, values))
         if result is True:
@@ -72,8 +73,8 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
         refs = [
             n.name for n in walk(check.expr) if isinstance(n, Name) and n.name in ctx.spec.fields
         ]
-        found = "，".join(
-            f"{ctx.spec.fields[r].label}={show(_plain(values.get(r)))}"
+        found = "；".join(
+            f"{ctx.spec.fields[r].label}：{show(_plain(values.get(r))) or '（空）'}"
             for r in dict.fromkeys(refs)
             if not ctx.spec.fields[r].is_range
         )
@@ -82,11 +83,4 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
             next((r for r in refs if r in ctx.where), ""),
         )
         extra = f"（无法计算：{result}）" if isinstance(result, ExcelError) else ""
-        ctx.finding(
-            check.severity,
-            check.code,
-            check.message + extra,
-            field_id=anchor,
-            expected=check.source,
-            found=found,
-        )
+        ctx.finding(check.severity, check.code, check.message + extra, field_id=anchor, found=found)
