@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spec import Spec, load_spec
+from .spec import Spec
 
 PACKAGE_SPECS = Path(__file__).resolve().parent.parent / "specs"
 
@@ -25,31 +26,48 @@ def spec_dirs(explicit: Path | None = None) -> list[Path]:
     return seen
 
 
+_HEAD = re.compile(r"^(template|version):\s*['\"]?([A-Za-z0-9_]+)['\"]?\s*(#.*)?$", re.MULTILINE)
+
+
+def _head(path: Path) -> tuple[str, int] | None:
+    """(template, version) from a spec's top-level lines, without parsing the YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    found = {m.group(1): m.group(2) for m in _HEAD.finditer(text)}
+    if "template" not in found or not found.get("version", "").isdigit():
+        return None
+    return found["template"], int(found["version"])
+
+
 @dataclass
 class Registry:
-    specs: dict[tuple[str, int], Spec]
+    """Spec files by (template, version); a spec is built only when a workbook asks for it."""
+
+    paths: dict[tuple[str, int], Path]
+    _built: dict[tuple[str, int], Spec | None] = field(default_factory=dict)
 
     @classmethod
     def load(cls, explicit: Path | None = None) -> Registry:
-        import yaml
-
-        specs: dict[tuple[str, int], Spec] = {}
+        paths: dict[tuple[str, int], Path] = {}
         for folder in spec_dirs(explicit):
             for path in sorted(folder.glob("*.yaml")):
-                try:  # read the id cheaply first: only build specs we do not have yet
-                    head = yaml.safe_load(path.read_text(encoding="utf-8"))
-                    key = (str(head["template"]), int(head["version"]))
-                except Exception:  # a broken spec is lint's business, not the registry's
-                    continue
-                if key not in specs:
-                    specs[key] = load_spec(path)
-        return cls(specs)
+                key = _head(path)
+                if key is not None and key not in paths:
+                    paths[key] = path
+        return cls(paths)
 
     def find(self, template: str, version: int) -> Spec | None:
-        return self.specs.get((template, version))
+        key = (template, version)
+        if key not in self.paths:
+            return None
+        if key not in self._built:
+            self._built[key] = _build_quietly(self.paths[key])
+        return self._built[key]
 
     def versions(self, template: str) -> list[int]:
-        return sorted(v for t, v in self.specs if t == template)
+        return sorted(v for t, v in self.paths if t == template)
 
     def accepted(self, template: str, version: int) -> Spec | None:
         """The spec to check a workbook of this version with: the same version, or a newer
@@ -57,7 +75,17 @@ class Registry:
         found = self.find(template, version)
         if found is not None:
             return found
-        for (t, _), spec in sorted(self.specs.items(), reverse=True):
-            if t == template and version in spec.accepts:
+        for newer in sorted(self.versions(template), reverse=True):
+            spec = self.find(template, newer)
+            if spec is not None and version in spec.accepts:
                 return spec
         return None
+
+
+def _build_quietly(path: Path) -> Spec | None:
+    """A spec for checking: built without the schema pass (specs are linted when written and
+    when templates are generated); an unusable spec counts as absent."""
+    from .spec.build import build
+
+    spec, problems = build(path, schema=False)
+    return spec if spec is not None and not problems else None

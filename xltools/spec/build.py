@@ -752,7 +752,9 @@ class _Builder:
             self.auto_checks.extend(self.checks(raw, row, prefix))
 
 
-def build(path: Path, problems: ProblemList | None = None) -> tuple[Spec | None, ProblemList]:
+def build(
+    path: Path, problems: ProblemList | None = None, *, schema: bool = True
+) -> tuple[Spec | None, ProblemList]:
     """Read a spec file; returns the spec (None when unusable) and every problem found."""
     problems = problems or ProblemList(path)
     try:
@@ -768,13 +770,15 @@ def build(path: Path, problems: ProblemList | None = None) -> tuple[Spec | None,
     if not isinstance(raw, dict):
         problems.add("spec-schema", "规范文件的顶层应是一个映射（template、version、sheets …）", 1)
         return None, problems
-    return build_from(raw, path, problems), problems
+    return build_from(raw, path, problems, schema=schema), problems
 
 
-def build_from(raw: Mapping[str, Any], path: Path, problems: ProblemList) -> Spec | None:
+def build_from(
+    raw: Mapping[str, Any], path: Path, problems: ProblemList, *, schema: bool = True
+) -> Spec | None:
     from .schema import schema_problems  # the structural pass first, lines from the YAML
 
-    for problem in schema_problems(raw):
+    for problem in schema_problems(raw) if schema else []:
         problems.items.append(
             problem.__class__(problem.code, problem.message, path, problem.line, 0)
         )
