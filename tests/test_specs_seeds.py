@@ -134,9 +134,16 @@ def test_example_fills_required_header_fields(template: str) -> None:
     assert [field_id for field_id in required if data.get(field_id) in (None, "")] == []
 
 
+# The seeds' own inconsistencies (domain.md), which the checks must report as warnings.
+SEED_INCONSISTENCIES = {
+    # 002 附件3.1: 全年预算数 124.01 万元, yet a 数量指标 of 184.58 万元 for the same money.
+    "project_expense_2023": ["ind_output_quantity_1_money_target_within_budget"],
+}
+
+
 @pytest.mark.parametrize("template", sorted(specs()))
 def test_example_passes_every_check(template: str) -> None:
-    assert failing_checks(template, values(template)) == []
+    assert failing_checks(template, values(template)) == SEED_INCONSISTENCIES.get(template, [])
 
 
 # ---- 000: 补助资金绩效自评表（湖南）and its 评分表 ---------------------------------------------
