@@ -236,3 +236,20 @@ def test_input_file_is_never_modified(tmp_path: Path) -> None:
     before = path.read_bytes()
     CliRunner().invoke(main, ["check", str(path)])
     assert path.read_bytes() == before
+
+
+@pytest.mark.libreoffice
+def test_inputs_are_read_the_same_after_libreoffice_save(tmp_path: Path) -> None:
+    typed = [
+        edit(filled(tmp_path), tmp_path / f"p{n}.xlsx", set_field(f, v))
+        for n, (f, v, _, _) in enumerate(PARSING)
+    ]
+    saved = recalculate(typed, tmp_path / "lo")
+    for path, (field_id, value, severity, code) in zip(saved, PARSING, strict=True):
+        report, _ = check_file(path, registry())
+        mine = [(f.severity, f.code) for f in report.findings if f.field == field_id]
+        assert any(s == severity and (not code or c == code) for s, c in mine), (
+            field_id,
+            value,
+            mine,
+        )
