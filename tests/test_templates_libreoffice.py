@@ -13,9 +13,12 @@ from hypothesis import strategies as st
 from spec_strategies import inputs_for
 
 from xltools.engine import agrees, recompute
+from xltools.expr import Name
+from xltools.expr.ast import walk
 from xltools.fill import fill_workbook
 from xltools.generate import generate_template
-from xltools.generate.metadata import META_SHEET
+from xltools.generate.metadata import META_SHEET, PANEL_SHEET
+from xltools.generate.panel import FIRST_ROW, OK, TODO, overall_text
 from xltools.libreoffice import recalculate
 from xltools.spec import Spec, load_spec
 from xltools.workbook import describe_workbook, open_workbook
@@ -60,6 +63,45 @@ def test_filled_templates_agree_with_libreoffice(
     (recalculated,) = recalculate([filled], work / "recalculated")
     report = _disagreements(spec, inputs, recalculated)
     assert not report, "LibreOffice and the recomputation disagree:\n" + "\n".join(report)
+    panel, overall = _panel(spec, recalculated)
+    checker = _checker_problems(spec, recalculated)
+    assert panel == checker, (
+        f"自检 panel only: {sorted(panel - checker)}; checker only: {sorted(checker - panel)}"
+    )
+    errors = sum(1 for c in spec.checks if c.severity == "error" and _key(spec, c) in panel)
+    warnings = sum(1 for c in spec.checks if c.severity == "warning" and _key(spec, c) in panel)
+    assert overall == overall_text(errors, warnings)
+
+
+def _key(spec: Spec, check: Any) -> tuple[str, str]:
+    """A check as the checker reports it: its code and the field it is anchored at."""
+    anchor = next((c for c in check.cells if c in spec.fields), "")
+    if not anchor:
+        anchor = next(
+            (n.name for n in walk(check.expr) if isinstance(n, Name) and n.name in spec.fields), ""
+        )
+    return check.code, anchor
+
+
+def _panel(spec: Spec, recalculated: Path) -> tuple[set[tuple[str, str]], str]:
+    """The checks the recalculated 自检 panel shows as 待处理, and its overall status."""
+    sheet = open_workbook(recalculated, data_only=True)[PANEL_SHEET]
+    failing = set()
+    for index, check in enumerate(spec.checks):
+        status = sheet.cell(FIRST_ROW + index + 1, 5).value
+        assert status in (OK, TODO), (check.id, status)
+        if status == TODO:
+            failing.add(_key(spec, check))
+    return failing, str(sheet.cell(2, 2).value)
+
+
+def _checker_problems(spec: Spec, path: Path) -> set[tuple[str, str]]:
+    from xltools.check.run import check_file
+    from xltools.registry import Registry
+
+    report, _ = check_file(path, Registry.load(spec.source.parent if spec.source else None))
+    codes = {c.code for c in spec.checks}
+    return {(f.code, f.field) for f in report.findings if f.code in codes}
 
 
 @pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
@@ -181,6 +223,8 @@ def test_seed_examples_recalculated_by_libreoffice_reproduce_the_published_figur
     results = recalculate([t for t, _ in filled], tmp_path / "out")
     for (target, figures), recalculated in zip(filled, results, strict=True):
         workbook = open_workbook(recalculated, data_only=True)
+        overall = str(workbook[PANEL_SHEET].cell(2, 2).value)
+        assert overall.startswith("可以提交"), f"{target.name}: 自检 says {overall}"
         names = describe_workbook(workbook).names
         for field_id, expected in figures.items():
             found = workbook[names[field_id].sheet][names[field_id].coordinate].value

@@ -13,18 +13,6 @@ from .parse import parse_value
 ERROR_STATUSES = ("ambiguous", "invalid")
 
 
-def _row_used(ctx: CheckContext, field_id: str) -> bool:
-    """A repeating row counts as used when any of its input cells holds something."""
-    for member in ctx.row_of.get(field_id, (field_id,)):
-        spec_field = ctx.spec.fields[member]
-        if not spec_field.input or member not in ctx.where:
-            continue
-        raw = ctx.cell(member)
-        if raw is not None and raw.value not in (None, ""):
-            return True
-    return False
-
-
 def _row_unit(ctx: CheckContext, field_id: str) -> str | None:
     """The 单位 typed in the same row, for reading an 'any' value such as 63万."""
     for member in ctx.row_of.get(field_id, ()):
@@ -49,15 +37,8 @@ def read_inputs(ctx: CheckContext) -> None:
         if field.type == "date" and isinstance(value, float) and 0 < value < 2958466:
             value = from_serial(value)  # a date cell stores a serial number: that is normal
         parsed = parse_value(value, field.type, unit=unit, choices=field.choices)
-        if parsed.status == "blank":
+        if parsed.status == "blank":  # required fields are the spec's checks (value-required)
             ctx.values[field.id] = BLANK
-            if field.required and (field.id not in ctx.row_of or _row_used(ctx, field.id)):
-                ctx.finding(
-                    "error",
-                    "value-required",
-                    f"“{field.label}” 为必填项，请填写。",
-                    field_id=field.id,
-                )
             continue
         if parsed.status in ERROR_STATUSES:
             # Keep what the cell holds, so the recomputation sees what the spreadsheet sees.

@@ -16,7 +16,7 @@ from typing import Any
 from ..cellref import a1, parse_a1
 from ..engine import excel_serial
 from ..expr import to_formula
-from ..generate.metadata import LISTS_SHEET, META_SHEET, fingerprint
+from ..generate.metadata import LISTS_SHEET, META_SHEET, PANEL_SHEET, fingerprint
 from .context import CheckContext
 
 CHECK_SHEET = "校验结果"
@@ -57,7 +57,9 @@ def _sheets(ctx: CheckContext) -> None:
     expected = [s.name for s in ctx.spec.sheets]
     present = [s.name for s in ctx.workbook.sheets]
     missing = [n for n in expected if n not in present]
-    extra = [n for n in present if n not in expected and n not in (META_SHEET, LISTS_SHEET)]
+    extra = [
+        n for n in present if n not in expected and n not in (META_SHEET, LISTS_SHEET, PANEL_SHEET)
+    ]
     if CHECK_SHEET in extra:
         extra.remove(CHECK_SHEET)
         ctx.finding(

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 META_SHEET: Final = "_xltools"
+PANEL_SHEET: Final = "自检"  # the live self-check panel (generate/panel.py), first in the workbook
 LISTS_SHEET: Final = "_lists"
 FORMAT_MARKER: Final = "xltools-template"
 LIST_NAME_PREFIX: Final = "_list_"  # field ids start with a letter, so these never collide

@@ -32,6 +32,7 @@ from .metadata import (
     fingerprint,
     prefill_json,
 )
+from .panel import mark_cells, write_panel
 from .styles import Styles
 from .validation import needs_list_sheet, validation_for
 
@@ -119,8 +120,12 @@ def _write(
     values = recompute(spec, prefill)
     positions = layout.field_positions()
     lists_used: dict[str, tuple[str, ...]] = {}
+    worksheets: dict[str, Worksheet] = {}
+    if spec.checks:
+        write_panel(workbook, spec, layout, values, password)  # first, so it is the first tab
     for sheet_layout in layout.sheets:
         worksheet = workbook.add_worksheet(sheet_layout.name)
+        worksheets[sheet_layout.name] = worksheet
         _setup_sheet(worksheet, sheet_layout)
         for cell in sheet_layout.cells:
             if cell.role != "field":
@@ -162,6 +167,7 @@ def _write(
             workbook.define_name(
                 field.id, absolute(first[0], first[1].row, first[1].col, last[1].row, last[1].col)
             )
+    mark_cells(workbook, worksheets, spec, layout)
     _write_lists(workbook, lists_used, password)
 
 

@@ -125,6 +125,7 @@ class _Builder:
         self.sheet = ""
         self.auto_checks: list[Check] = []  # checks the blocks imply (weights, row checks)
         self.current_row_checks: list[Any] = []
+        self.row_members: dict[str, tuple[str, ...]] = {}  # input field -> its row's inputs
 
     # ---- problems --------------------------------------------------------------------------
 
@@ -453,6 +454,9 @@ class _Builder:
             )
             self.add_field(field, where)
             row[key] = field.id
+        members = tuple(f for f in row.values() if self.fields[f].input)
+        for field_id in members:
+            self.row_members[field_id] = members
         return row
 
     def list_block(self, raw: Mapping[str, Any]) -> Block:
@@ -746,6 +750,31 @@ class _Builder:
             )  # fmt: skip
         return checks
 
+    def required_checks(self) -> list[Check]:
+        """A required input must not be blank; in a repeating row, only once the row is used.
+        As checks, so that the template's 自检 panel and the checker say the same."""
+        checks = []
+        for field in self.fields.values():
+            if not (field.required and field.input) or field.is_range:
+                continue
+            source = f"LEN({field.id})>0"
+            members = self.row_members.get(field.id)
+            if members:
+                source = f"OR(COUNTA({', '.join(members)})=0, {source})"
+            checks.append(
+                Check(
+                    id=f"required_{field.id}",
+                    severity="error",
+                    message=f"“{field.label}” 为必填项，请填写",
+                    expr=parse(source),
+                    source=source,
+                    cells=(field.id,),
+                    line=field.line,
+                    code="value-required",
+                )
+            )
+        return checks
+
     def row_checks(self, raw: Any, row: Mapping[str, str], prefix: str) -> None:
         """A block's ``row_checks``, written once, checked on every row."""
         if raw:
@@ -810,7 +839,7 @@ def build_from(
             )
         )
     builder.sheet = ""
-    checks = builder.auto_checks + builder.checks(raw.get("checks"))
+    checks = builder.required_checks() + builder.auto_checks + builder.checks(raw.get("checks"))
     if not all(k in raw for k in ("template", "version", "title")):
         return None
     return Spec(
