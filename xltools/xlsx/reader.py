@@ -1,0 +1,1233 @@
+"""Read, in one pass, everything the checker compares in a returned .xlsx workbook.
+
+The checker receives workbooks that bureaus return — re-saved by Excel, WPS or LibreOffice,
+possibly damaged, possibly tampered with or built to hurt. For each it needs cell values *and*
+formulas, the locked flag of every cell, sheet states, defined names, protection flags, data
+validations and merged ranges. openpyxl reads all that but needs two full loads (formulas,
+then values) — 15 to 25 times slower (``bench/bench_reader.py``); python-calamine is fast but
+reads values only. This module reads exactly the zip parts it needs — ``_rels/.rels``, the workbook, its rels, the shared strings, the styles and the
+sheets — with the standard library's zipfile and one streaming expat pass per part, keeping
+nothing but the results.
+
+Safety
+------
+* **Size and zip bombs.** Before anything is inflated the file size, the number of zip entries
+  (from the end-of-central-directory record, before zipfile parses the directory), and each
+  needed part's declared inflated size and ratio are checked against :class:`Limits`. Parts are
+  then inflated and parsed in 256 KB chunks while the bytes actually produced are counted, per
+  part and in total, stopping as soon as a limit is passed: nothing is ever inflated whole.
+  (zipfile itself never yields more than a part's declared size — a part that lies about it
+  fails its CRC check — so the running count is the second line of defence.) Only stored and
+  deflated entries are read (bzip2 and LZMA cannot be inflated in bounded steps), encrypted
+  entries are refused, and so are duplicate part names (which copy would Excel show?).
+* **XML.** Every part is parsed by the expat parser of a ``defusedxml``
+  :class:`~defusedxml.ElementTree.DefusedXMLParser` created with ``forbid_dtd=True``: defusedxml
+  itself installs the handlers that refuse a DOCTYPE, entity declarations and external
+  references, so billion-laughs and XXE payloads end in ``read-xml-unsafe``. (Open Packaging
+  Conventions forbid DTDs in a package, so no honest writer produces one.) Only the element,
+  end and character handlers are replaced by this module's streaming handlers, which keep
+  flat state: memory stays proportional to the results, not to the XML, and no element tree
+  is ever built.
+* **Errors.** Every failure is a :class:`WorkbookReadError` with a stable code and a Chinese
+  message saying what is wrong and what to do; no other exception type escapes for any input.
+
+Values
+------
+Numbers are ``float``; shared, inline and formula-result (``t="str"``) strings are ``str``;
+booleans ``bool``; errors their code (``"#DIV/0!"``). ``t="d"`` ISO dates are kept as their
+text (kind ``"s"``). A cell element without a value is kind ``"blank"`` with value ``None``;
+a formula whose cached result is the empty string (``t="str"`` with an empty ``<v>``, as
+LibreOffice writes ``=IF(x=0,"",…)``) is kind ``"s"`` with value ``""`` — openpyxl reports
+``None`` for both. Excel's ``_xHHHH_`` escapes in strings are decoded, as Excel does.
+
+What writers do differently (seen in the tests)
+-----------------------------------------------
+* XlsxWriter (templates): shared strings; an empty-string constant is a shared string ``""``;
+  a formula's cached result is written, ``""`` as an untyped empty ``<v></v>`` (read: blank).
+* openpyxl (``xltools fill``): inline strings (``t="inlineStr"``); formulas keep **no** cached
+  result (``<v/>``: blank) until a spreadsheet program recalculates; merged-away cells dropped.
+* LibreOffice 7.4: ``veryHidden`` sheets come back ``hidden``; **workbook structure protection
+  is dropped** (``<workbookProtection/>`` without ``lockStructure``) while sheet protection and
+  locked styles survive; empty-string constant cells lose their value (blank, or gone when
+  unstyled) while a formula's ``""`` result becomes ``t="str"`` with an empty ``<v>`` (read:
+  ``""``); defined names lose the quotes around sheet names (``项目支出绩效自评表!$C$5``);
+  numeric validation bounds are rewritten (``0.0`` → ``0``); attributes say ``true``/``false``;
+  every formula is written in full (no shared formulas); ``cellXfs`` is renumbered, each entry
+  with an explicit ``<protection locked="true|false">``; a boolean constant becomes the formula
+  ``TRUE()``; numbers keep 15 significant digits.
+
+Shared formulas
+---------------
+Excel (and WPS) write a formula filled down or across once, on the range's first cell
+(``<f t="shared" ref="B2:B9" si="0">A2*2</f>``), and mark the others ``<f t="shared"
+si="0"/>``. This reader **translates** the master's text for every dependent cell, shifting
+each relative reference (``A2`` → ``A3``; ``$A$2`` and the absolute half of ``$A2``/``A$2``
+stay; ranges, whole columns ``A:A`` and whole rows ``2:2`` included) by the cell's offset from
+the master and leaving strings, quoted sheet names, names, functions and bracketed parts
+untouched. A reference shifted off the sheet becomes ``#REF!``, as in Excel. So
+``RawCell.formula`` is always the cell's own formula text, whoever wrote the file. (LibreOffice
+7.4 writes every formula in full; the translation matters for files Excel re-saved.)
+
+Locked cells
+------------
+``RawWorkbook.locked_styles[i]`` is ``False`` only when ``cellXfs`` entry *i* has
+``<protection locked="0"/>`` (or ``"false"``), as openpyxl reads it (``applyProtection`` is not
+consulted; the cell-style ``cellStyleXfs`` entry is not inherited); a cell whose
+style index lies outside ``cellXfs`` counts as locked (:meth:`RawWorkbook.is_locked`).
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import unquote
+from xml.parsers.expat import ExpatError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from .limits import DEFAULT_LIMITS, MB, Limits
+
+__all__ = [
+    "RawCell",
+    "RawSheet",
+    "RawWorkbook",
+    "WorkbookReadError",
+    "read_workbook",
+    "split_reference",
+    "translate_formula",
+]
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RawCell:
+    """One ``<c>`` element as written (see the module docstring for the typing rules)."""
+
+    value: float | str | bool | None
+    kind: str  # "n" number, "s" string, "b" bool, "e" error, "blank"
+    formula: str | None  # formula text without "=" (shared formulas translated), or None
+    style: int  # the s= attribute: index into cellXfs (0 when absent)
+
+
+@dataclass
+class RawSheet:
+    name: str
+    state: str  # "visible" | "hidden" | "veryHidden"
+    cells: dict[str, RawCell] = field(default_factory=dict)  # "C5" -> cell, as present
+    protected: bool = False  # <sheetProtection sheet="1"|"true">
+    #: (sqref, type, formula1) per <dataValidation>, then per x14:dataValidation (extLst);
+    #: type "none" when absent, formula1 "" when absent.
+    validations: list[tuple[str, str, str]] = field(default_factory=list)
+    merged: list[str] = field(default_factory=list)  # "A1:L1", …
+    max_row: int = 0  # 1-based extent of the cells present; 0 when there are none
+    max_col: int = 0
+    kind: str = "worksheet"  # "worksheet", "chartsheet", "dialogsheet" or "macrosheet"
+
+
+@dataclass
+class RawWorkbook:
+    sheets: list[RawSheet]  # in workbook order
+    #: Workbook-scoped defined names, lowercased, -> reference text as written. When a name
+    #: is defined twice (invalid; Excel repairs the file) the first definition is kept.
+    names: dict[str, str]
+    structure_locked: bool  # <workbookProtection lockStructure="1"|"true">
+    locked_styles: list[bool]  # per cellXfs index: is a cell with that style locked
+    has_macros: bool  # a vbaProject.bin part, or an Excel 4 macro sheet
+    external_links: list[str]  # the xl/externalLinks/*.xml parts
+    #: Sheet-scoped names: sheet name -> {lowercased name -> reference text}.
+    local_names: dict[str, dict[str, str]] = field(default_factory=dict)
+    parts: list[str] = field(default_factory=list)  # every zip entry name, as stored
+
+    def sheet(self, name: str) -> RawSheet | None:
+        """The sheet called ``name`` (Excel sheet names are case-insensitive)."""
+        for sheet in self.sheets:
+            if sheet.name == name:
+                return sheet
+        folded = name.casefold()
+        for sheet in self.sheets:
+            if sheet.name.casefold() == folded:
+                return sheet
+        return None
+
+    def cell(self, sheet: str, ref: str) -> RawCell | None:
+        """The cell at ``ref`` ("C5" or "$C$5") of ``sheet``, or None when not in the file."""
+        found = self.sheet(sheet)
+        if found is None:
+            return None
+        return found.cells.get(ref.replace("$", "").upper())
+
+    def is_locked(self, cell: RawCell | None) -> bool:
+        """Whether ``cell`` is locked under sheet protection (a missing cell has style 0)."""
+        style = 0 if cell is None else cell.style
+        return self.locked_styles[style] if style < len(self.locked_styles) else True
+
+    def resolve(self, name: str) -> tuple[str, str] | None:
+        """The (sheet name, "C5" or "B10:B17") a workbook-scoped name points at, with ``$``
+        removed and sheet-name quotes unescaped; None for an unknown name or one that is not
+        a plain single-area reference into this workbook."""
+        text = self.names.get(name.lower())
+        return None if text is None else split_reference(text)
+
+
+class WorkbookReadError(Exception):
+    """The workbook cannot be read. ``code`` is stable (``read-…``); ``message`` is Chinese and
+    says what is wrong and what to do."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+# --------------------------------------------------------------------------------------------
+# Constants
+# --------------------------------------------------------------------------------------------
+
+_MAIN_NS: Final = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",  # "Strict Open XML" as Excel can save
+)
+_REL_NS: Final = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
+_PKG_REL_NS: Final = "http://schemas.openxmlformats.org/package/2006/relationships"
+_X14_NS: Final = "http://schemas.microsoft.com/office/spreadsheetml/2009/9/main"
+_XM_NS: Final = "http://schemas.microsoft.com/office/excel/2006/main"
+
+_OLE_MAGIC: Final = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTION_MARKERS: Final = ("EncryptionInfo".encode("utf-16-le"), b"EncryptionInfo")
+_EOCD: Final = b"PK\x05\x06"
+_EOCD64_LOCATOR: Final = b"PK\x06\x07"
+_EOCD64: Final = b"PK\x06\x06"
+_CD_BYTES_PER_PART: Final = 1024  # central-directory bytes allowed per permitted part
+
+_CHUNK: Final = 256 * 1024  # inflate and parse this much at a time
+_MAX_ROW: Final = 1_048_576
+_MAX_COL: Final = 16_384
+
+_TRUE: Final = frozenset({"1", "true"})
+_FALSE: Final = frozenset({"0", "false"})
+_SHEET_STATES: Final = frozenset({"visible", "hidden", "veryHidden"})
+_SHEET_KINDS: Final = {
+    "/worksheet": "worksheet",
+    "/chartsheet": "chartsheet",
+    "/dialogsheet": "dialogsheet",
+    "/xlMacrosheet": "macrosheet",
+    "/xlIntlMacrosheet": "macrosheet",
+}
+
+_CELL_REF: Final = re.compile(r"([A-Za-z]{1,3})([1-9][0-9]{0,6})")
+_XML_ESCAPE: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+_CELL_TYPES: Final = frozenset({"n", "s", "str", "inlineStr", "b", "e", "d"})
+_REF_CACHE: Final[dict[str, tuple[str, int, int]]] = {}
+_REF_CACHE_SIZE: Final = 1 << 16
+
+
+def _parse_ref(ref: str) -> tuple[str, int, int] | None:
+    """ "c5" -> ("C5", 5, 3); None when ``ref`` is not a cell of a sheet. Cached: the same few
+    hundred addresses recur in every form."""
+    hit = _REF_CACHE.get(ref)
+    if hit is not None:
+        return hit
+    match = _CELL_REF.fullmatch(ref)
+    if match is None:
+        return None
+    letters, digits = match.groups()
+    col = _col_number(letters)
+    row = int(digits)
+    if col > _MAX_COL or row > _MAX_ROW:
+        return None
+    hit = (ref.upper(), row, col)
+    if len(_REF_CACHE) < _REF_CACHE_SIZE:
+        _REF_CACHE[ref] = hit
+    return hit
+
+
+def _names(*local: str) -> dict[str, str]:
+    """Expanded names ("uri}local", as expat reports them) in both spreadsheetml namespaces."""
+    return {f"{ns}}}{name}": name for ns in _MAIN_NS for name in local}
+
+
+# --------------------------------------------------------------------------------------------
+# Errors (Chinese messages: what is wrong, what to do)
+# --------------------------------------------------------------------------------------------
+
+_RESAVE = "请用 Excel 或 WPS 打开下发的模板，确认内容正常后“另存为”Excel 工作簿（*.xlsx）再提交。"
+
+
+def _error(code: str, detail: str = "", part: str = "") -> WorkbookReadError:
+    where = f"部件 {part} " if part else ""
+    why = f"（{detail}）" if detail else ""
+    messages = {
+        "read-io-error": f"无法读取文件{why}：请确认文件存在、未被其他程序占用且有读取权限。",
+        "read-empty-file": "文件是空的（0 字节），可能在下载、上传或复制时中断。请重新发送完整的工作簿。",
+        "read-not-a-zip": "文件不是 Excel 工作簿（.xlsx）：内容既不是 .xlsx 的 zip 包，也不是旧版 .xls。"
+        + _RESAVE,
+        "read-legacy-xls": "这是旧版 Excel 97-2003 工作簿（.xls），不是下发的 .xlsx 模板。"
+        "请在下发的 .xlsx 模板中填写；已在 .xls 中填写的，请用 Excel 或 WPS “另存为”"
+        "Excel 工作簿（*.xlsx）后再提交。",
+        "read-encrypted": f"工作簿设置了打开密码（已加密）{why}，无法读取。请在 Excel 或 WPS 中"
+        "取消“用密码进行加密”（文件 → 信息 → 保护工作簿），保存后再提交。",
+        "read-truncated-zip": "文件不完整（zip 包的末尾缺失），可能在下载、上传或复制时中断。"
+        "请重新保存并重新发送完整的文件。",
+        "read-corrupt-zip": f"文件已损坏{why}{'：' + where.strip() if where else ''}。" + _RESAVE,
+        "read-missing-part": f"工作簿缺少必需的部件 {part}{why}，不是完整的 Excel 工作簿。"
+        + _RESAVE,
+        "read-too-large": f"文件超出读取上限{why}，不像是一份自评表。请确认没有误提交其他文件；"
+        "确需读取时，请调高读取上限。",
+        "read-zip-bomb": f"{where}解压后的大小异常{why}，疑似“zip 炸弹”，已拒绝读取。"
+        "请提交由 Excel、WPS 或 LibreOffice 正常保存的工作簿。",
+        "read-xml-unsafe": f"{where}含有 DTD 或实体声明{why}：Excel 从不写出这类内容，文件可能是"
+        "恶意构造的，已拒绝读取。" + _RESAVE,
+        "read-xml-malformed": f"{where}内容无效{why}，文件已损坏或被改动。" + _RESAVE,
+    }
+    return WorkbookReadError(code, messages[code])
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:.1f} MB" if n >= MB else f"{n} 字节"
+
+
+# --------------------------------------------------------------------------------------------
+# Formula translation (shared formulas)
+# --------------------------------------------------------------------------------------------
+
+_FORMULA_TOKEN: Final = re.compile(
+    r"""
+      "(?:[^"]|"")*"                                   # string literal
+    | '(?:[^']|'')*'                                   # quoted sheet name
+    | \[(?:[^\[\]]|\[[^\[\]]*\])*\]                    # [1] external index, structured refs
+    | \#[A-Za-z0-9/_]+[!?]?                            # error literal: #REF! #N/A #DIV/0!
+    | (?P<area>\$?[A-Za-z]{1,3}\$?[0-9]+(?::\$?[A-Za-z]{1,3}\$?[0-9]+)?)(?![\w.(!\[])
+    | (?P<cols>\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3})(?![\w.(!\[])
+    | (?P<rows>\$?[0-9]+:\$?[0-9]+)(?![\w.(!\[])
+    | [\w.\\?$]+                                       # names, functions, numbers, sheets
+    | .                                                # operators, spaces, anything else
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_REF_PART: Final = re.compile(r"(\$?)([A-Za-z]{1,3})?(\$?)([0-9]+)?")
+
+
+def _col_number(letters: str) -> int:
+    number = 0
+    for char in letters.upper():
+        number = number * 26 + ord(char) - 64
+    return number
+
+
+def _col_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _shift_part(text: str, rows: int, cols: int) -> str | None:
+    """Shift one reference end ("A1", "$A1", "A", "$3", …); None when it leaves the sheet."""
+    match = _REF_PART.fullmatch(text)
+    if match is None:  # pragma: no cover - callers pass only matched references
+        return text
+    col_abs, letters, row_abs, digits = match.groups()
+    if letters is None:  # a whole-row end such as "$3": the "$" is the row's
+        col_abs, row_abs = "", col_abs + row_abs
+    out = ""
+    if letters is not None:
+        col = _col_number(letters)
+        if not col_abs:
+            col += cols
+        if not 1 <= col <= _MAX_COL:
+            return None
+        out += col_abs + _col_letters(col)
+    if digits is not None:
+        row = int(digits)
+        if not row_abs:
+            row += rows
+        if not 1 <= row <= _MAX_ROW:
+            return None
+        out += row_abs + str(row)
+    return out
+
+
+def _in_sheet(text: str) -> bool:
+    """Whether a reference end names a real column/row (else it is a name like "ABCD1")."""
+    match = _REF_PART.fullmatch(text)
+    if match is None:
+        return False
+    _, letters, _, digits = match.groups()
+    if letters is not None and _col_number(letters) > _MAX_COL:
+        return False
+    return digits is None or 1 <= int(digits) <= _MAX_ROW
+
+
+def translate_formula(formula: str, rows: int, cols: int) -> str:
+    """``formula`` as it reads ``rows`` rows down and ``cols`` columns right of where it was
+    written: relative references move, absolute ones stay (Excel's copy/fill rule)."""
+    if not rows and not cols:
+        return formula
+
+    def shift(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if match.lastgroup is None:
+            return token
+        ends = token.split(":")
+        if not all(_in_sheet(end) for end in ends):
+            return token  # a name that only looks like a reference, e.g. "XFE1"
+        moved = [_shift_part(end, rows, cols) for end in ends]
+        if any(end is None for end in moved):
+            return "#REF!"
+        return ":".join(end for end in moved if end is not None)
+
+    return _FORMULA_TOKEN.sub(shift, formula)
+
+
+_REFERENCE: Final = re.compile(
+    r"(?:'((?:[^']|'')+)'|([^'!\[\]]+))!"
+    r"(\$?[A-Za-z]{1,3}\$?[0-9]+(?::\$?[A-Za-z]{1,3}\$?[0-9]+)?"
+    r"|\$?[A-Za-z]{1,3}:\$?[A-Za-z]{1,3}|\$?[0-9]+:\$?[0-9]+)"
+)
+
+
+def split_reference(text: str) -> tuple[str, str] | None:
+    """``'My ''x'' sheet'!$C$5`` -> ("My 'x' sheet", "C5"); None when ``text`` is not one plain
+    reference into a sheet of this workbook (a formula, several areas, an external link)."""
+    match = _REFERENCE.fullmatch(text.strip().removeprefix("="))
+    if match is None:
+        return None
+    quoted, bare, ref = match.groups()
+    sheet = quoted.replace("''", "'") if quoted is not None else bare
+    return sheet, ref.replace("$", "").upper()
+
+
+# --------------------------------------------------------------------------------------------
+# XML plumbing
+# --------------------------------------------------------------------------------------------
+
+
+def _expat(
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    data: Callable[[str], None] | None,
+) -> Any:
+    """The expat parser of a defusedxml DefusedXMLParser (DTDs, entity declarations and
+    external references refused by defusedxml's own handlers), streaming into our handlers."""
+    guard = DefusedXMLParser(forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    parser = guard.parser  # the handlers hold ``guard`` alive
+    parser.ordered_attributes = False
+    parser.buffer_text = True
+    parser.buffer_size = 65536
+    parser.DefaultHandlerExpand = None
+    parser.CommentHandler = None
+    parser.ProcessingInstructionHandler = None
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = data
+    return parser
+
+
+def _unescape(text: str) -> str:
+    """Decode Excel's ``_xHHHH_`` escapes (``_x000D_`` is a carriage return)."""
+    if "_x" not in text:
+        return text
+    return _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _flag(value: str | None) -> bool:
+    return value is not None and value.strip() in _TRUE
+
+
+class _Malformed(Exception):
+    """Raised inside a handler; becomes read-xml-malformed naming the part."""
+
+
+class _Rels:
+    """A .rels part: Id -> (Type, Target, TargetMode)."""
+
+    def __init__(self) -> None:
+        self.by_id: dict[str, tuple[str, str, str]] = {}
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name == f"{_PKG_REL_NS}}}Relationship":
+            ident = attrs.get("Id", "")
+            if ident and ident not in self.by_id:
+                self.by_id[ident] = (
+                    attrs.get("Type", ""),
+                    attrs.get("Target", ""),
+                    attrs.get("TargetMode", "Internal"),
+                )
+
+    def end(self, name: str) -> None:
+        pass
+
+    def of_type(self, suffix: str) -> list[tuple[str, str]]:
+        return [
+            (ident, target)
+            for ident, (kind, target, mode) in self.by_id.items()
+            if kind.endswith(suffix) and mode != "External"
+        ]
+
+
+class _WorkbookPart:
+    _SHEET = _names("sheet")
+    _DEFINED = _names("definedName")
+    _PROTECTION = _names("workbookProtection")
+
+    def __init__(self) -> None:
+        self.sheets: list[tuple[str, str, str]] = []  # (name, state, r:id)
+        self.defined: list[tuple[str, str | None, str]] = []  # (name, localSheetId, text)
+        self.structure_locked = False
+        self._name: tuple[str, str | None] | None = None
+        self._text: list[str] | None = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name in self._SHEET:
+            rid = next((v for k, v in attrs.items() if k in _RID_ATTRS), "")
+            self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
+        elif name in self._DEFINED:
+            self._name = (attrs.get("name", ""), attrs.get("localSheetId"))
+            self._text = []
+        elif name in self._PROTECTION:
+            self.structure_locked = _flag(attrs.get("lockStructure"))
+
+    def end(self, name: str) -> None:
+        if self._name is not None and name in self._DEFINED and self._text is not None:
+            self.defined.append((*self._name, "".join(self._text)))
+            self._name = self._text = None
+
+    def data(self, text: str) -> None:
+        if self._text is not None:
+            self._text.append(text)
+
+
+_RID_ATTRS: Final = frozenset(f"{ns}}}id" for ns in _REL_NS)
+
+
+class _SharedStrings:
+    _SI = _names("si")
+    _T = _names("t")
+    _RPH = _names("rPh")
+
+    def __init__(self) -> None:
+        self.strings: list[str] = []
+        self._item: list[str] | None = None
+        self._text: list[str] | None = None
+        self._phonetic = 0
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name in self._T:
+            if self._item is not None and not self._phonetic:
+                self._text = []
+        elif name in self._SI:
+            self._item = []
+        elif name in self._RPH:
+            self._phonetic += 1
+
+    def end(self, name: str) -> None:
+        if name in self._T:
+            if self._text is not None and self._item is not None:
+                self._item.append("".join(self._text))
+            self._text = None
+        elif name in self._SI:
+            if self._item is not None:
+                self.strings.append(_unescape("".join(self._item)))
+            self._item = None
+        elif name in self._RPH:
+            self._phonetic -= 1
+
+    def data(self, text: str) -> None:
+        if self._text is not None:
+            self._text.append(text)
+
+
+class _Styles:
+    _CELL_XFS = _names("cellXfs")
+    _XF = _names("xf")
+    _PROTECTION = _names("protection")
+
+    def __init__(self) -> None:
+        self.locked: list[bool] = []
+        self._in_cell_xfs = False
+        self._in_xf = False
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if not self._in_cell_xfs:
+            if name in self._CELL_XFS:
+                self._in_cell_xfs = True
+        elif name in self._XF:
+            self.locked.append(True)
+            self._in_xf = True
+        elif name in self._PROTECTION and self._in_xf:
+            locked = attrs.get("locked")
+            self.locked[-1] = locked is None or locked.strip() not in _FALSE
+
+    def end(self, name: str) -> None:
+        if name in self._XF:
+            self._in_xf = False
+        elif name in self._CELL_XFS:
+            self._in_cell_xfs = False
+
+
+class _SheetPart:
+    """Streaming handler for one worksheet (or chart/dialog/macro sheet) part."""
+
+    def __init__(
+        self,
+        sheet: RawSheet,
+        strings: list[str],
+        max_cells: int,
+        cache: dict[tuple[Any, ...], RawCell],
+    ) -> None:
+        self.sheet = sheet
+        self.cells = sheet.cells
+        self.strings = strings
+        self.max_cells = max_cells
+        self.cache = cache
+        self.row = 0
+        self.col = 0
+        self.max_row = 0
+        self.max_col = 0
+        self.shared: dict[str, tuple[str, int, int]] = {}  # si -> (text, row, col)
+        self.blanks: dict[int, RawCell] = {}  # style -> the empty cell of that style
+        self.text: list[str] | None = None
+        # the cell being read
+        self.ref = ""
+        self.type = "n"
+        self.style = 0
+        self.value: str | None = None
+        self.formula: str | None = None
+        self.f_attrs: dict[str, str] | None = None
+        self.inline: list[str] | None = None
+        self.phonetic = 0
+        # the validation being read
+        self.dv: list[str] | None = None
+        self.in_x14_formula1 = False
+
+    # -- expat callbacks -------------------------------------------------------------------
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        handler = _SHEET_STARTS.get(name)
+        if handler is not None:
+            handler(self, attrs)
+
+    def end(self, name: str) -> None:
+        handler = _SHEET_ENDS.get(name)
+        if handler is not None:
+            handler(self)
+
+    def data(self, text: str) -> None:
+        if self.text is not None:
+            self.text.append(text)
+
+    # -- elements --------------------------------------------------------------------------
+
+    def _row(self, attrs: dict[str, str]) -> None:
+        r = attrs.get("r")
+        if r is None:
+            self.row += 1
+            if self.row > _MAX_ROW:
+                raise _Malformed(f"行数超过 {_MAX_ROW:,}")
+        elif r.isdigit() and 1 <= int(r) <= _MAX_ROW:
+            self.row = int(r)
+        else:
+            raise _Malformed(f"行号 “{r[:20]}” 无效")
+        self.col = 0
+
+    def _c(self, attrs: dict[str, str]) -> None:
+        if len(self.cells) >= self.max_cells:
+            raise _error(
+                "read-too-large",
+                f"工作表 “{self.sheet.name}” 的单元格超过 {self.max_cells:,} 个",
+            )
+        ref = attrs.get("r")
+        if ref is None:
+            self.col += 1
+            row, col = self.row, self.col
+            if row < 1 or col > _MAX_COL:
+                raise _Malformed(f"第 {row} 行的单元格没有地址且无法推算")
+            ref = f"{_col_letters(col)}{row}"
+        else:
+            parsed = _parse_ref(ref)
+            if parsed is None:
+                raise _Malformed(f"单元格地址 “{ref[:20]}” 无效")
+            ref, row, col = parsed
+            self.row = row
+            self.col = col
+        if row > self.max_row:
+            self.max_row = row
+        if col > self.max_col:
+            self.max_col = col
+        self.ref = ref
+        self.type = attrs.get("t", "n")
+        style = attrs.get("s")
+        if style is None:
+            self.style = 0
+        elif style.isdigit():
+            self.style = int(style)
+        else:
+            raise _Malformed(f"单元格 {ref} 的样式编号 “{style[:20]}” 无效")
+        self.value = self.formula = None
+        self.f_attrs = self.inline = None
+
+    def _c_end(self) -> None:
+        if (
+            self.value is None
+            and self.f_attrs is None
+            and self.inline is None
+            and self.type in _CELL_TYPES
+        ):  # the common empty styled cell
+            ref = self.ref
+            if ref in self.cells:
+                raise _Malformed(f"单元格 {ref} 出现了两次")
+            style = self.style
+            cell = self.blanks.get(style)
+            if cell is None:
+                cell = self.blanks[style] = RawCell(None, "blank", None, style)
+            self.cells[ref] = cell
+        else:
+            self._cell()
+
+    def _collect(self, attrs: dict[str, str]) -> None:
+        self.text = []
+
+    def _v_end(self) -> None:
+        if self.text is not None:
+            self.value = "".join(self.text)
+        self.text = None
+
+    def _f(self, attrs: dict[str, str]) -> None:
+        self.f_attrs = attrs
+        self.text = []
+
+    def _f_end(self) -> None:
+        if self.text is not None:
+            self.formula = "".join(self.text)
+        self.text = None
+
+    def _is(self, attrs: dict[str, str]) -> None:
+        self.inline = []
+
+    def _t(self, attrs: dict[str, str]) -> None:
+        if self.inline is not None and not self.phonetic:
+            self.text = []
+
+    def _t_end(self) -> None:
+        if self.text is not None and self.inline is not None:
+            self.inline.append("".join(self.text))
+        self.text = None
+
+    def _rph(self, attrs: dict[str, str]) -> None:
+        self.phonetic += 1
+
+    def _rph_end(self) -> None:
+        self.phonetic -= 1
+
+    def _protection(self, attrs: dict[str, str]) -> None:
+        self.sheet.protected = _flag(attrs.get("sheet"))
+
+    def _merge(self, attrs: dict[str, str]) -> None:
+        ref = attrs.get("ref")
+        if ref:
+            self.sheet.merged.append(ref)
+
+    def _dv(self, attrs: dict[str, str]) -> None:
+        self.dv = [attrs.get("sqref", ""), attrs.get("type", "none"), ""]
+
+    def _x14_dv(self, attrs: dict[str, str]) -> None:
+        self.dv = ["", attrs.get("type", "none"), ""]
+
+    def _dv_collect(self, attrs: dict[str, str]) -> None:
+        if self.dv is not None:
+            self.text = []
+
+    def _x14_formula1(self, attrs: dict[str, str]) -> None:
+        self.in_x14_formula1 = True
+
+    def _x14_formula1_end(self) -> None:
+        self.in_x14_formula1 = False
+
+    def _xm_f(self, attrs: dict[str, str]) -> None:
+        if self.dv is not None and self.in_x14_formula1:
+            self.text = []
+
+    def _formula1_end(self) -> None:
+        if self.dv is not None and self.text is not None:
+            self.dv[2] = "".join(self.text).strip()
+        self.text = None
+
+    def _sqref_end(self) -> None:
+        if self.dv is not None and self.text is not None:
+            self.dv[0] = "".join(self.text).strip()
+        self.text = None
+
+    def _dv_end(self) -> None:
+        if self.dv is not None:
+            sqref, kind, formula1 = self.dv
+            self.sheet.validations.append((sqref, kind, formula1))
+        self.dv = None
+
+    # -- one cell --------------------------------------------------------------------------
+
+    def _cell(self) -> None:
+        ref = self.ref
+        kind = self.type
+        raw = self.value
+        value: float | str | bool | None
+        if kind == "n":
+            if raw:
+                try:
+                    value = float(raw)
+                except ValueError:
+                    value = math.nan
+                if not math.isfinite(value) or "_" in raw:
+                    raise _Malformed(f"单元格 {ref} 的数值 “{raw[:20]}” 无效")
+            else:
+                value, kind = None, "blank"
+        elif kind == "s":
+            if raw:
+                index = raw.strip()
+                if not index.isdigit() or int(index) >= len(self.strings):
+                    raise _Malformed(f"单元格 {ref} 引用的共享字符串 “{raw[:20]}” 不存在")
+                value = self.strings[int(index)]
+            else:
+                value, kind = None, "blank"
+        elif kind == "str":
+            value, kind = (None, "blank") if raw is None else (_unescape(raw), "s")
+        elif kind == "inlineStr":
+            if self.inline is None:
+                value, kind = None, "blank"
+            else:
+                value, kind = _unescape("".join(self.inline)), "s"
+        elif kind == "b":
+            if raw is None or not raw.strip():
+                value, kind = None, "blank"
+            elif raw.strip() in _TRUE:
+                value = True
+            elif raw.strip() in _FALSE:
+                value = False
+            else:
+                raise _Malformed(f"单元格 {ref} 的逻辑值 “{raw[:20]}” 无效")
+        elif kind == "e":
+            value, kind = (raw, "e") if raw else (None, "blank")
+        elif kind == "d":
+            value, kind = (raw, "s") if raw else (None, "blank")
+        else:
+            raise _Malformed(f"单元格 {ref} 的类型 “{kind[:20]}” 无效")
+
+        formula = None
+        if self.f_attrs is not None:
+            formula = self.formula or ""
+            if self.f_attrs.get("t") == "shared":
+                formula = self._shared(formula)
+
+        if ref in self.cells:
+            raise _Malformed(f"单元格 {ref} 出现了两次")
+        key = (value, kind, formula, self.style)
+        cell = self.cache.get(key)
+        if cell is None:
+            cell = self.cache[key] = RawCell(value, kind, formula, self.style)
+        self.cells[ref] = cell
+
+    def _shared(self, text: str) -> str:
+        assert self.f_attrs is not None
+        si = self.f_attrs.get("si", "")
+        if text:
+            if "ref" in self.f_attrs or si not in self.shared:
+                self.shared[si] = (text, self.row, self.col)
+            return text
+        master = self.shared.get(si)
+        if master is None:
+            raise _Malformed(f"单元格 {self.ref} 的共享公式（si={si[:20]}）没有主单元格")
+        formula, row, col = master
+        return translate_formula(formula, self.row - row, self.col - col)
+
+    def finish(self) -> None:
+        self.sheet.max_row = self.max_row
+        self.sheet.max_col = self.max_col
+
+
+_SheetStart = Callable[[_SheetPart, dict[str, str]], None]
+_SheetEnd = Callable[[_SheetPart], None]
+
+
+def _sheet_dispatch() -> tuple[dict[str, _SheetStart], dict[str, _SheetEnd]]:
+    """Element name -> handler, for both spreadsheetml namespaces and the x14 extension."""
+    part = _SheetPart
+    main_starts: dict[str, _SheetStart] = {
+        "c": part._c,
+        "v": part._collect,
+        "f": part._f,
+        "is": part._is,
+        "t": part._t,
+        "rPh": part._rph,
+        "row": part._row,
+        "sheetProtection": part._protection,
+        "mergeCell": part._merge,
+        "dataValidation": part._dv,
+        "formula1": part._dv_collect,
+    }
+    main_ends: dict[str, _SheetEnd] = {
+        "c": part._c_end,
+        "v": part._v_end,
+        "f": part._f_end,
+        "t": part._t_end,
+        "rPh": part._rph_end,
+        "dataValidation": part._dv_end,
+        "formula1": part._formula1_end,
+    }
+    starts = {full: main_starts[local] for full, local in _names(*main_starts).items()}
+    ends = {full: main_ends[local] for full, local in _names(*main_ends).items()}
+    starts[f"{_X14_NS}}}dataValidation"] = part._x14_dv
+    starts[f"{_X14_NS}}}formula1"] = part._x14_formula1
+    starts[f"{_XM_NS}}}f"] = part._xm_f
+    starts[f"{_XM_NS}}}sqref"] = part._dv_collect
+    ends[f"{_X14_NS}}}dataValidation"] = part._dv_end
+    ends[f"{_X14_NS}}}formula1"] = part._x14_formula1_end
+    ends[f"{_XM_NS}}}f"] = part._formula1_end
+    ends[f"{_XM_NS}}}sqref"] = part._sqref_end
+    return starts, ends
+
+
+_SHEET_STARTS, _SHEET_ENDS = _sheet_dispatch()
+
+
+# --------------------------------------------------------------------------------------------
+# The reader
+# --------------------------------------------------------------------------------------------
+
+
+def read_workbook(source: Path | bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
+    """Read what the checker compares in the .xlsx ``source`` (a path or the file's bytes).
+
+    Raises :class:`WorkbookReadError` — and nothing else — when the file cannot or must not be
+    read: see the module docstring and :class:`~xltools.xlsx.limits.Limits`.
+    """
+    data = _load(source, limits)
+    archive = _open_zip(data, limits)
+    with archive:
+        return _Reader(archive, limits).read()
+
+
+def _load(source: Path | bytes, limits: Limits) -> bytes:
+    if isinstance(source, bytes | bytearray | memoryview):
+        data = bytes(source)
+    else:
+        try:
+            with open(source, "rb") as handle:
+                data = handle.read(limits.max_file_bytes + 1)
+        except OSError as exc:
+            raise _error("read-io-error", f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+    if not data:
+        raise _error("read-empty-file")
+    if len(data) > limits.max_file_bytes:
+        raise _error(
+            "read-too-large",
+            f"文件大于 {_size(limits.max_file_bytes)}",
+        )
+    return data
+
+
+def _open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
+    if data.startswith(_OLE_MAGIC):
+        if any(marker in data for marker in _ENCRYPTION_MARKERS):
+            raise _error("read-encrypted", "加密的工作簿保存为 OLE 复合文档")
+        raise _error("read-legacy-xls")
+    looks_like_zip = data.startswith((b"PK\x03\x04", _EOCD, b"PK\x07\x08"))
+    eocd = data.rfind(_EOCD, max(0, len(data) - 65_557))
+    if eocd < 0 or len(data) - eocd < 22:
+        raise _error("read-truncated-zip" if looks_like_zip else "read-not-a-zip")
+    entries, cd_size = struct.unpack_from("<HI", data, eocd + 10)
+    if entries == 0xFFFF or cd_size == 0xFFFFFFFF:  # ZIP64: the real counts are elsewhere
+        locator = eocd - 20
+        if locator >= 0 and data[locator : locator + 4] == _EOCD64_LOCATOR:
+            (offset,) = struct.unpack_from("<Q", data, locator + 8)
+            if offset + 56 <= len(data) and data[offset : offset + 4] == _EOCD64:
+                entries, cd_size = struct.unpack_from("<QQ", data, offset + 32)
+    if entries > limits.max_parts or cd_size > limits.max_parts * _CD_BYTES_PER_PART:
+        raise _error(
+            "read-too-large",
+            f"zip 包声明了 {entries:,} 个部件（上限 {limits.max_parts:,}）"
+            if entries > limits.max_parts
+            else f"zip 目录有 {_size(cd_size)}",
+        )
+    try:
+        archive = zipfile.ZipFile(BytesIO(data))
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        NotImplementedError,  # "zip file version 19.7" from a damaged directory
+        struct.error,
+        ValueError,
+        EOFError,
+        OSError,
+        OverflowError,
+        IndexError,
+        KeyError,
+    ) as exc:
+        code = "read-corrupt-zip" if looks_like_zip else "read-not-a-zip"
+        raise _error(code, f"zip 目录无法读取：{exc}") from exc
+    if len(archive.infolist()) > limits.max_parts:
+        archive.close()
+        raise _error(
+            "read-too-large",
+            f"zip 包有 {len(archive.infolist()):,} 个部件（上限 {limits.max_parts:,}）",
+        )
+    return archive
+
+
+class _Reader:
+    def __init__(self, archive: zipfile.ZipFile, limits: Limits) -> None:
+        self.zip = archive
+        self.limits = limits
+        self.total = 0
+        self.infos: dict[str, zipfile.ZipInfo] = {}
+        for info in archive.infolist():
+            key = info.filename.lower()
+            if key in self.infos:
+                raise _error("read-corrupt-zip", f"部件 {info.filename} 出现了两次")
+            self.infos[key] = info
+
+    # -- parts -----------------------------------------------------------------------------
+
+    def info(self, name: str) -> zipfile.ZipInfo | None:
+        """The entry of part ``name`` (OPC part names are case-insensitive; targets in .rels
+        may be percent-encoded)."""
+        key = name.lstrip("/").lower()
+        found = self.infos.get(key)
+        if found is None and "%" in key:
+            found = self.infos.get(unquote(key))
+        return found
+
+    def require(self, name: str, detail: str = "") -> zipfile.ZipInfo:
+        info = self.info(name)
+        if info is None:
+            raise _error("read-missing-part", detail, part=name)
+        return info
+
+    def check_declared(self, infos: list[zipfile.ZipInfo]) -> None:
+        """Refuse, before inflating anything, parts whose declared sizes pass a limit."""
+        limits = self.limits
+        total = self.total
+        for info in infos:
+            name = info.filename
+            if info.flag_bits & 0x1:
+                raise _error("read-encrypted", f"部件 {name} 用 zip 密码加密")
+            if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise _error(
+                    "read-corrupt-zip",
+                    f"部件 {name} 使用了不支持的压缩方式（{info.compress_type}）",
+                )
+            self._check_size(name, info.file_size, info.compress_size, "声明")
+            total += info.file_size
+            if total > limits.max_total_inflated_bytes:
+                raise _error(
+                    "read-zip-bomb",
+                    f"需读取的部件声明共 {_size(total)}，"
+                    f"超过上限 {_size(limits.max_total_inflated_bytes)}",
+                )
+
+    def _check_size(self, name: str, size: int, compressed: int, how: str) -> None:
+        limits = self.limits
+        if size > limits.max_part_inflated_bytes:
+            raise _error(
+                "read-zip-bomb",
+                f"{how}解压后 {_size(size)}，超过单个部件上限 "
+                f"{_size(limits.max_part_inflated_bytes)}",
+                part=name,
+            )
+        if size > limits.ratio_min_bytes and size > limits.max_ratio * max(compressed, 1):
+            raise _error(
+                "read-zip-bomb",
+                f"{how}压缩比 {size / max(compressed, 1):,.0f}:1，超过上限 {limits.max_ratio:g}:1",
+                part=name,
+            )
+
+    def parse(
+        self,
+        info: zipfile.ZipInfo,
+        start: Callable[[str, dict[str, str]], None],
+        end: Callable[[str], None],
+        data: Callable[[str], None] | None = None,
+    ) -> None:
+        """Inflate ``info`` chunk by chunk, counting real bytes, and stream it through expat."""
+        self.check_declared([info])
+        name = info.filename
+        parser = _expat(start, end, data)
+        produced = 0
+        limits = self.limits
+        try:
+            with self.zip.open(info) as stream:
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    if not chunk:
+                        break
+                    produced += len(chunk)
+                    self.total += len(chunk)
+                    self._check_size(name, produced, info.compress_size, "实际")
+                    if self.total > limits.max_total_inflated_bytes:
+                        raise _error(
+                            "read-zip-bomb",
+                            f"已解压 {_size(self.total)}，超过上限 "
+                            f"{_size(limits.max_total_inflated_bytes)}",
+                        )
+                    parser.Parse(chunk, False)
+                parser.Parse(b"", True)
+        except WorkbookReadError:
+            raise
+        except DefusedXmlException as exc:
+            raise _error("read-xml-unsafe", type(exc).__name__, part=name) from exc
+        except ExpatError as exc:
+            raise _error("read-xml-malformed", f"XML 错误：{exc}", part=name) from exc
+        except _Malformed as exc:
+            raise _error("read-xml-malformed", str(exc), part=name) from exc
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, OSError) as exc:
+            raise _error("read-corrupt-zip", str(exc), part=name) from exc
+        except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
+            raise _error("read-encrypted", str(exc), part=name) from exc
+        except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
+            raise _error("read-xml-malformed", f"{type(exc).__name__}: {exc}", part=name) from exc
+
+    def rels(self, part: str, required: bool) -> _Rels:
+        folder, base = posixpath.split(part)
+        path = posixpath.join(folder, "_rels", f"{base}.rels")
+        rels = _Rels()
+        info = self.info(path) if not required else self.require(path)
+        if info is not None:
+            self.parse(info, rels.start, rels.end)
+        return rels
+
+    @staticmethod
+    def target(source: str, target: str) -> str:
+        """The part name a relationship of ``source`` points at."""
+        if target.startswith("/"):
+            return posixpath.normpath(target).lstrip("/")
+        return posixpath.normpath(posixpath.join(posixpath.dirname(source), target)).lstrip("/")
+
+    # -- the workbook ----------------------------------------------------------------------
+
+    def read(self) -> RawWorkbook:
+        limits = self.limits
+        names = [info.filename for info in self.zip.infolist()]
+        lowered = [name.lower() for name in names]
+
+        # the workbook part: from the package relationships, else where Excel puts it
+        workbook_name = "xl/workbook.xml"
+        package = self.rels("", required=False) if self.info("_rels/.rels") else _Rels()
+        documents = package.of_type("/officeDocument")
+        if documents:
+            workbook_name = self.target("", documents[0][1])
+        if self.info(workbook_name) is None:
+            detail = ""
+            if "xl/workbook.bin" in lowered:
+                detail = "这是二进制工作簿 .xlsb，不是 .xlsx"
+            elif "mimetype" in lowered or "content.xml" in lowered:
+                detail = "这是 OpenDocument（.ods）文件，不是 .xlsx"
+            raise _error("read-missing-part", detail, part=workbook_name)
+
+        wb_rels = self.rels(workbook_name, required=True)
+        book = _WorkbookPart()
+        self.parse(self.require(workbook_name), book.start, book.end, book.data)
+        if len(book.sheets) > limits.max_sheets:
+            raise _error(
+                "read-too-large",
+                f"工作簿有 {len(book.sheets):,} 个工作表（上限 {limits.max_sheets:,}）",
+            )
+        if not book.sheets:
+            raise _error("read-xml-malformed", "工作簿没有任何工作表", part=workbook_name)
+
+        # plan every part to read and check their declared sizes together, before inflating
+        planned: list[tuple[RawSheet, zipfile.ZipInfo]] = []
+        seen: set[str] = set()
+        for sheet_name, state, rid in book.sheets:
+            if not sheet_name or sheet_name.casefold() in seen:  # Excel requires unique names
+                raise _error(
+                    "read-xml-malformed",
+                    f"工作表名称 “{sheet_name[:40]}” 为空或重复",
+                    part=workbook_name,
+                )
+            seen.add(sheet_name.casefold())
+            relation = wb_rels.by_id.get(rid)
+            if relation is None or relation[2] == "External":
+                raise _error(
+                    "read-missing-part",
+                    f"工作表 “{sheet_name}” 的关系 {rid or '（无）'} 不存在",
+                    part=f"{workbook_name} → {rid}",
+                )
+            kind = next((k for s, k in _SHEET_KINDS.items() if relation[0].endswith(s)), "")
+            part = self.target(workbook_name, relation[1])
+            info = self.require(part, f"工作表 “{sheet_name}”")
+            if state not in _SHEET_STATES:
+                raise _error(
+                    "read-xml-malformed",
+                    f"工作表 “{sheet_name}” 的状态 “{state[:20]}” 无效",
+                    part=workbook_name,
+                )
+            planned.append((RawSheet(sheet_name, state, kind=kind or "worksheet"), info))
+        shared = [self.target(workbook_name, t) for _, t in wb_rels.of_type("/sharedStrings")]
+        styles = [self.target(workbook_name, t) for _, t in wb_rels.of_type("/styles")]
+        sst_info = self.info(shared[0]) if shared else None
+        styles_info = self.info(styles[0]) if styles else None
+        self.check_declared(
+            [i for i in (sst_info, styles_info) if i is not None] + [i for _, i in planned]
+        )
+
+        strings = _SharedStrings()
+        if sst_info is not None:
+            self.parse(sst_info, strings.start, strings.end, strings.data)
+        style_part = _Styles()
+        if styles_info is not None:
+            self.parse(styles_info, style_part.start, style_part.end)
+
+        cache: dict[tuple[Any, ...], RawCell] = {}
+        sheets: list[RawSheet] = []
+        for sheet, info in planned:
+            handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, cache)
+            self.parse(info, handler.start, handler.end, handler.data)
+            handler.finish()
+            sheets.append(sheet)
+
+        defined: dict[str, str] = {}
+        local: dict[str, dict[str, str]] = {}
+        for name, scope, text in book.defined:
+            key = name.lower()
+            if scope is None:
+                defined.setdefault(key, text)
+            elif scope.isdigit() and int(scope) < len(sheets):
+                local.setdefault(sheets[int(scope)].name, {}).setdefault(key, text)
+
+        macro_sheets = any(sheet.kind == "macrosheet" for sheet in sheets)
+        return RawWorkbook(
+            sheets=sheets,
+            names=defined,
+            structure_locked=book.structure_locked,
+            locked_styles=style_part.locked,
+            has_macros=macro_sheets
+            or any(
+                n.endswith("vbaproject.bin") or n.startswith("xl/macrosheets/") for n in lowered
+            ),
+            external_links=sorted(
+                name
+                for name, low in zip(names, lowered, strict=True)
+                if low.startswith("xl/externallinks/")
+                and "/_rels/" not in low
+                and not low.endswith("/")
+            ),
+            local_names=local,
+            parts=names,
+        )
