@@ -2,7 +2,7 @@
 
 It lints every spec, generates every template, fills each bundled example as a bureau would,
 distributes pre-filled workbooks to a sample roster, and reports the recomputed totals and
-grades. Later stages (check, merge) join here as they land.
+grades, checks what comes back and merges it into one summary workbook.
 """
 
 from __future__ import annotations
@@ -82,8 +82,29 @@ def run_demo(out: Path, say: Callable[[str], None]) -> int:
         returns, output=out / "checked", copy=True, specs_dir=PACKAGE_SPECS, progress=False
     ):
         say("   " + result.report.summary_line().replace(str(out) + "/", ""))
+    _merge_returns(out, say)
     say(f"完成：输出在 {out}" + ("" if not problems else f"；{problems} 个问题见上"))
     return problems
+
+
+def _merge_returns(out: Path, say: Callable[[str], None]) -> None:
+    """Step 6: merge everything that came back into one summary workbook and analyst CSVs.
+    Rejected files (the junk, the tampered one) are expected here, not problems of the demo."""
+    from .merge import Outputs, merge
+
+    summary, analyst = out / "summary.xlsx", out / "analyst"
+    say(f"6. 汇总 {out / 'returned'} → {summary}（分析用 CSV → {analyst}）")
+    with merge(
+        [out / "returned"],
+        specs_dir=PACKAGE_SPECS,
+        outputs=Outputs(xlsx=summary, csv=analyst),
+        workers=1,
+    ) as result:
+        prefix = str(out / "returned") + "/"
+        for row in result.rejected.itertuples():
+            label = "被替代" if row.status == "superseded" else "未采纳"
+            say(f"   {label} {Path(str(row.file)).name}：{str(row.reason).replace(prefix, '')}")
+        say(f"   {result.line}")
 
 
 def _returns_as_bureaus_send_them(

@@ -1,0 +1,150 @@
+"""The ``xltools merge`` command. Imports only click and the standard library at module level:
+the CLI imports this module at start-up, and the merge itself loads when the command runs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+
+
+class _Progress:
+    """A click progress bar on stderr, one step per input."""
+
+    def __init__(self, total: int) -> None:
+        self.bar: Any = click.progressbar(length=total, label="合并", file=sys.stderr)
+        self.bar.__enter__()
+
+    def __call__(self) -> None:
+        self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+@click.command("merge")
+@click.argument("inputs", metavar="INPUTS...", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="汇总工作簿（.xlsx）",
+)
+@click.option(
+    "--parquet",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="同时把各表写成 Parquet 到此文件夹（需要 pip install 'xltools[analyst]'）",
+)
+@click.option(
+    "--csv",
+    "csv_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="同时把各表写成 CSV（UTF-8 带 BOM）到此文件夹",
+)
+@click.option(
+    "--sqlite", type=click.Path(dir_okay=False, path_type=Path), help="同时写一个 SQLite 数据库"
+)
+@click.option(
+    "--supersede",
+    type=click.Choice(["latest", "first"]),
+    default="latest",
+    show_default=True,
+    help="同一单位同一项目多次提交时：采纳最新的（按文件修改时间）或最先的",
+)
+@click.option("--strict", is_flag=True, help="有任何错误的文件都不采纳（默认采纳并在汇总中计数）")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="并行进程数；默认每个 CPU 核一个，1 = 在本进程内逐个检查",
+)
+@click.option(
+    "--specs",
+    "specs_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="规范文件夹（默认 $XLTOOLS_SPECS、./specs、随包规范）",
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
+def merge_command(
+    inputs: tuple[str, ...],
+    output: Path,
+    parquet: Path | None,
+    csv_dir: Path | None,
+    sqlite: Path | None,
+    supersede: str,
+    strict: bool,
+    workers: int | None,
+    specs_dir: Path | None,
+    as_json: bool,
+) -> None:
+    """检查并汇总返回的自评表：文件、文件夹（递归）、通配符（请加引号）或 .zip 压缩包。
+
+    \b
+    xltools merge returned/ -o 汇总.xlsx
+    xltools merge "returned/**/*.xlsx" 补交.zip -o 汇总.xlsx --csv analyst/
+
+    每个输入都有交代：采纳、被替代（同一单位同一项目的另一份提交被采纳）或未采纳（附原因）。
+    有一般校验错误的文件默认采纳，错误数列在汇总中；--strict 则不采纳。
+    被篡改、不是模板、模板版本已停用、无法读取的文件不采纳。
+
+    退出码：0 全部采纳或被替代，1 有未采纳的文件，2 用法错误。
+    """
+    from .core import MissingDependency, Outputs, merge
+    from .inputs import InputError
+
+    if output.suffix.lower() != ".xlsx":
+        _fail(f"[usage-output-not-xlsx] -o 应是 .xlsx 文件，而不是 “{output}”")
+    outputs = Outputs(xlsx=output, csv=csv_dir, parquet=parquet, sqlite=sqlite)
+    try:
+        result = merge(
+            list(inputs),
+            specs_dir=specs_dir,
+            outputs=outputs,
+            supersede="first" if supersede == "first" else "latest",
+            strict=strict,
+            workers=workers,
+            progress=_Progress,
+        )
+    except (InputError, MissingDependency) as error:
+        _fail(str(error))
+    with result:
+        rejected = result.rejected if result.counts.rejected or result.counts.superseded else None
+        rows = [] if rejected is None else rejected.to_dict("records")
+        if as_json:
+            document = {
+                "inputs": result.counts.inputs,
+                "accepted": result.counts.accepted,
+                "superseded": result.counts.superseded,
+                "rejected": result.counts.rejected,
+                "outputs": {k: str(v) for k, v in result.written.items()},
+                "not_accepted": [
+                    {k: row[k] for k in ("file", "status", "code", "reason", "superseded_by")}
+                    for row in rows
+                ],
+                "notes": result.notes,
+            }
+            click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+        else:
+            for row in rows:
+                label = "被替代" if row["status"] == "superseded" else "未采纳"
+                click.echo(f"{label} {row['file']}: [{row['code']}] {row['reason']}")
+            for note in result.notes:
+                click.echo(f"注意：{note}", err=True)
+            click.echo(f"汇总工作簿 → {output}")
+            for key, label in (("csv", "CSV"), ("parquet", "Parquet"), ("sqlite", "SQLite")):
+                if key in result.written:
+                    click.echo(f"{label} → {result.written[key]}")
+            click.echo(result.line)
+        code = EXIT_REJECTED if result.counts.rejected else EXIT_OK
+    sys.exit(code)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(message, err=True)
+    sys.exit(EXIT_USAGE)

@@ -1,0 +1,358 @@
+"""``merge``: check every returned file, decide which to accept, and write the outputs.
+
+Accounting — every input is exactly one of:
+
+* **accepted**: identified as one of our templates (a version the specs accept), readable,
+  not tampered with, and the one submission kept for its bureau and project. Files with
+  ordinary validation errors (a missing phone number, text where a number belongs) *are*
+  accepted by default: the recomputed figures are used, and their error, warning and info
+  counts stand in 汇总 and every finding in 问题清单, so nothing is hidden. ``strict=True``
+  (``--strict``) rejects every file with an error instead.
+* **superseded**: a candidate for acceptance, but another submission of the same bureau and
+  project is kept. The key is ``(template, bureau id)`` when the workbook carries the bureau id
+  it was distributed with, else ``(template, unit name, project name)`` (the project name only
+  when the spec has a ``project_name`` field; a file with neither unit nor project is its own
+  key). With ``supersede="latest"`` (the default) the newest file wins, by the workbook file's
+  modification time (for archive members, the time the zip records), ties broken by the larger
+  file name; with ``"first"`` the oldest wins, ties broken by the smaller name. Rejected files
+  never supersede anything: a tampered resubmission does not replace a good earlier one.
+* **rejected**, with a code and a reason: not a workbook, unreadable (damaged, encrypted, too
+  large, a zip bomb), not one of our templates, an unknown template, a version no longer
+  accepted, tampered (any ``tamper-*`` finding of severity error), an archive refused as a
+  whole, a hidden or temporary file, a checked copy, an internal error, or (with ``strict``)
+  any error.
+
+So ``inputs == accepted + superseded + rejected`` always.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sys
+import tempfile
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from .executor import Executor, make_executor
+from .inputs import DEFAULT_ARCHIVE_LIMITS, ArchiveLimits, InputError, InputItem, expand
+from .spool import Spool, tables
+from .worker import FileResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Supersede = Literal["latest", "first"]
+SUPERSEDE_RULES: tuple[Supersede, ...] = ("latest", "first")
+
+
+@dataclass
+class Outputs:
+    """Where to write; every one optional."""
+
+    xlsx: Path | None = None
+    csv: Path | None = None  # folder
+    parquet: Path | None = None  # folder
+    sqlite: Path | None = None
+
+    def paths(self) -> list[Path]:
+        return [p for p in (self.xlsx, self.csv, self.parquet, self.sqlite) if p is not None]
+
+
+class MissingDependency(RuntimeError):
+    """An optional output needs a package that is not installed."""
+
+
+@dataclass(frozen=True)
+class Counts:
+    inputs: int
+    accepted: int
+    superseded: int
+    rejected: int
+
+    @property
+    def line(self) -> str:
+        """The closing line: ``输入 N 个文件：采纳 A，被替代 S，未采纳 R``."""
+        return (
+            f"输入 {self.inputs} 个文件：采纳 {self.accepted}，被替代 {self.superseded}，"
+            f"未采纳 {self.rejected}"
+        )
+
+
+@dataclass
+class MergeResult:
+    """The counts, the outputs written, and the tables as pandas DataFrames — ``summary``
+    (汇总), ``indicators`` (指标明细), ``findings`` (问题清单), ``rejected`` (未采纳, superseded
+    files included) and ``manifest`` (清单) — read from the spool when first asked for. Text
+    copied from the returned files is neutralised against formula injection, as in the CSV.
+    Call :meth:`close` (or use ``with``) to drop the spool."""
+
+    counts: Counts
+    written: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. a sheet cut at Excel's row limit
+    _spool: Spool | None = field(default=None, repr=False)
+    _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    @property
+    def line(self) -> str:
+        return self.counts.line
+
+    def _frame(self, key: str) -> pd.DataFrame:
+        if key not in self._frames:
+            if self._spool is None:
+                raise RuntimeError("MergeResult 已关闭：表格已不可用")
+            from .analyst import dataframe
+
+            self._frames[key] = dataframe(self._spool, key)
+        return self._frames[key]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self._frame("summary")
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        return self._frame("indicators")
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        return self._frame("findings")
+
+    @property
+    def rejected(self) -> pd.DataFrame:
+        return self._frame("rejected")
+
+    @property
+    def manifest(self) -> pd.DataFrame:
+        return self._frame("manifest")
+
+    def close(self) -> None:
+        if self._spool is not None:
+            self._spool.close()
+            shutil.rmtree(self._spool.path.parent, ignore_errors=True)
+            self._spool = None
+
+    def __enter__(self) -> MergeResult:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def merge(
+    paths: Sequence[str | Path],
+    *,
+    specs_dir: str | Path | None = None,
+    outputs: Outputs | None = None,
+    supersede: Supersede = "latest",
+    strict: bool = False,
+    workers: int | None = 1,
+    executor: Executor | None = None,
+    progress: Callable[[int], Any] | None = None,
+    archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+) -> MergeResult:
+    """Merge returned workbooks.
+
+    ``paths``: files, folders, glob patterns and .zip archives. ``workers``: processes
+    (``None`` or 0 = one per core, 1 = in this process); or give an ``executor``.
+    ``progress(n)`` is called with the number of inputs and must return a callable that is
+    called once per input done (and may have a ``close``). Raises
+    :class:`~xltools.merge.inputs.InputError` when an argument names nothing and
+    :class:`MissingDependency` when Parquet is asked for without pyarrow.
+    """
+    if supersede not in SUPERSEDE_RULES:
+        raise ValueError(f"supersede must be one of {SUPERSEDE_RULES}, not {supersede!r}")
+    outputs = outputs or Outputs()
+    _refuse_output_as_input(paths, outputs)
+    if outputs.parquet is not None:
+        require_pyarrow()
+    workdir = Path(tempfile.mkdtemp(prefix="xltools-merge-"))
+    result: MergeResult | None = None
+    try:
+        items = expand(
+            paths, workdir=workdir / "archives", exclude=outputs.paths(), limits=archive_limits
+        )
+        spool = Spool(workdir / "spool.sqlite")
+        run = executor or make_executor(workers)
+        specs = str(specs_dir) if specs_dir is not None else None
+        tick = progress(len(items)) if progress else None
+        try:
+            keys = _check_all(items, spool, run, specs, tick)
+        finally:
+            close = getattr(tick, "close", None)
+            if close is not None:
+                close()
+        spool.set_status(_decide(keys, spool, supersede, strict))
+        spool.finish()
+        counts = spool.counts()
+        total = Counts(len(items), counts["accepted"], counts["superseded"], counts["rejected"])
+        if total.inputs != total.accepted + total.superseded + total.rejected:
+            raise RuntimeError(f"merge 账目不平：{total.line}")  # a bug of ours
+        result = MergeResult(total, _spool=spool)
+        weakref.finalize(result, shutil.rmtree, workdir, True)
+        _write_outputs(spool, outputs, result)
+        shutil.rmtree(workdir / "archives", ignore_errors=True)
+        return result
+    except BaseException:
+        if result is not None:
+            result.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def _refuse_output_as_input(paths: Sequence[str | Path], outputs: Outputs) -> None:
+    named = {Path(p).resolve() for p in paths if Path(p).is_file()}
+    for target in outputs.paths():
+        if target.resolve() in named:
+            raise InputError(
+                f"[usage-output-is-input] 输出 “{target}” 也是输入文件：请换一个输出文件名，"
+                "输入文件不会被改写"
+            )
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """The little the supersession decision needs of one file."""
+
+    index: int
+    key: tuple[str, ...]
+    mtime: float
+    name: str
+    errors: int
+
+
+def _check_all(
+    items: list[InputItem],
+    spool: Spool,
+    run: Executor,
+    specs: str | None,
+    tick: Callable[[], Any] | None,
+) -> list[_Candidate]:
+    to_check: list[int] = []
+    for index, item in enumerate(items):
+        if item.refused:
+            sha256, size = _digest(item.path)
+            spool.add_refused(index, item, sha256, size)
+            if tick:
+                tick()
+        else:
+            to_check.append(index)
+    candidates: list[_Candidate] = []
+    for position, found in run.run([items[i].path for i in to_check], specs):
+        index = to_check[position]
+        item = items[index]
+        mtime = item.mtime if item.mtime is not None else found.mtime
+        spool.add_result(index, item.display, found, mtime)
+        if found.candidate:
+            candidates.append(
+                _Candidate(index, _key(index, found), mtime, item.display, found.errors)
+            )
+        if tick:
+            tick()
+    return candidates
+
+
+def _key(index: int, found: FileResult) -> tuple[str, ...]:
+    """Which submissions are the same: see the module's docstring."""
+    if found.bureau_id:
+        return (found.template, "bureau", _norm(found.bureau_id))
+    unit, project = _norm(found.unit), _norm(found.project)
+    if not unit and not project:
+        return (found.template, "file", str(index))
+    return (found.template, "unit", unit, project)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _decide(
+    candidates: list[_Candidate], spool: Spool, rule: Supersede, strict: bool
+) -> list[tuple[str, str, str, int | None, int]]:
+    updates: list[tuple[str, str, str, int | None, int]] = []
+    groups: dict[tuple[str, ...], list[_Candidate]] = {}
+    for candidate in candidates:
+        if strict and candidate.errors:
+            updates.append(
+                (
+                    "rejected",
+                    "strict-errors",
+                    f"有 {candidate.errors} 个错误（--strict：有错误的文件不采纳）",
+                    None,
+                    candidate.index,
+                )
+            )
+            continue
+        groups.setdefault(candidate.key, []).append(candidate)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        ordered = sorted(group, key=lambda c: (c.mtime, Path(c.name).name, c.name, c.index))
+        keep = ordered[-1] if rule == "latest" else ordered[0]
+        what = "较新" if rule == "latest" else "最先"
+        for other in group:
+            if other is keep:
+                continue
+            updates.append(
+                (
+                    "superseded",
+                    "superseded",
+                    f"同一单位、同一项目有{what}的提交 {keep.name}"
+                    f"（按文件修改时间，--supersede {rule}）",
+                    keep.index,
+                    other.index,
+                )
+            )
+    return updates
+
+
+def _digest(path: str) -> tuple[str, int | None]:
+    if not path:
+        return "", None
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+    except OSError:
+        return "", None
+    return digest.hexdigest(), size
+
+
+def require_pyarrow() -> None:
+    try:
+        import pyarrow  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as error:
+        raise MissingDependency(
+            "[merge-missing-pyarrow] 写 Parquet 需要 pyarrow，当前未安装。"
+            "请运行 pip install 'xltools[analyst]'（或 pip install pyarrow）后重试；"
+            "也可以改用 --csv 或 --sqlite。"
+        ) from error
+
+
+def _write_outputs(spool: Spool, outputs: Outputs, result: MergeResult) -> None:
+    all_tables = tables(spool)
+    if outputs.xlsx is not None:
+        from .workbook import write_summary
+
+        write_summary(spool, all_tables, outputs.xlsx, result)
+        result.written["xlsx"] = outputs.xlsx
+    if outputs.csv is not None or outputs.parquet is not None or outputs.sqlite is not None:
+        from . import analyst
+
+        if outputs.csv is not None:
+            analyst.write_csv(spool, all_tables, outputs.csv)
+            result.written["csv"] = outputs.csv
+        if outputs.parquet is not None:
+            analyst.write_parquet(spool, all_tables, outputs.parquet)
+            result.written["parquet"] = outputs.parquet
+        if outputs.sqlite is not None:
+            analyst.write_sqlite(spool, all_tables, outputs.sqlite)
+            result.written["sqlite"] = outputs.sqlite
+    sys.stderr.flush()

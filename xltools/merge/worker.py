@@ -1,0 +1,279 @@
+"""The per-file work of a merge: check one file and keep only what the outputs need.
+
+:func:`check_one` is a plain top-level function of plain arguments returning a plain,
+picklable :class:`FileResult`, so that any executor can run it — the local process pool, the
+calling process, or (later) a Dask cluster. It never returns the workbook: a result is a few
+kilobytes however large the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from ..registry import Registry
+    from ..spec.model import IndicatorGroup, Spec
+
+#: Funds figures the 汇总 sheet shows when a spec has them (field id -> column key).
+FUND_FIELDS: Final = {
+    "funds_total_initial": "funds_initial",
+    "funds_total_budget": "funds_budget",
+    "funds_total_spent": "funds_spent",
+}
+RATE_FIELD: Final = "funds_total_rate"
+PROJECT_FIELD: Final = "project_name"
+
+# Reasons, by the code of the finding that rejects a file.
+NOT_A_WORKBOOK: Final = frozenset({"read-not-a-zip", "read-empty-file"})
+REJECTING_CODES: Final = {
+    "not-a-template": "不是自评表模板",
+    "unknown-template": "未知模板",
+    "superseded-version": "模板版本已停用",
+    "read-legacy-xls": "旧版 .xls 工作簿",
+}
+
+
+@dataclass
+class GroupScore:
+    key: str
+    label: str
+    score: Any
+    weight: Any
+
+
+@dataclass
+class FileResult:
+    """What the merge keeps of one checked file."""
+
+    path: str
+    sha256: str = ""
+    bytes: int = 0
+    mtime: float = 0.0
+    seconds: float = 0.0
+    template: str = ""
+    version: int = 0
+    title: str = ""
+    bureau_id: str = ""
+    unit: str = ""
+    project: str = ""
+    has_project_field: bool = False
+    total: float | None = None
+    grade: str = ""
+    errors: int = 0
+    warnings: int = 0
+    infos: int = 0
+    # "" when the file may be accepted; else why it is rejected (code + Chinese reason)
+    reject_code: str = ""
+    reject_reason: str = ""
+    funds: dict[str, Any] = field(default_factory=dict)  # funds_initial/budget/spent, rate
+    groups: list[GroupScore] = field(default_factory=list)
+    # (level1, level2, level3, op, target, actual, unit, weight, score, reason)
+    indicators: list[tuple[Any, ...]] = field(default_factory=list)
+    # (severity, code, sheet, cell, field, message, expected, found)
+    findings: list[tuple[str, ...]] = field(default_factory=list)
+
+    @property
+    def candidate(self) -> bool:
+        """Identified, readable and not tampered with: it may be accepted."""
+        return not self.reject_code
+
+
+_REGISTRIES: dict[str | None, Registry] = {}
+
+
+def _registry(specs_dir: str | None) -> Registry:
+    """One registry per process and specs folder: each spec is built once per worker."""
+    from ..registry import Registry
+
+    if specs_dir not in _REGISTRIES:
+        _REGISTRIES[specs_dir] = Registry.load(Path(specs_dir) if specs_dir else None)
+    return _REGISTRIES[specs_dir]
+
+
+def check_one(path_str: str, specs_dir: str | None) -> FileResult:
+    """Check one file with the same :func:`~xltools.check.run.check_file` as ``xltools check``
+    and reduce the report to a :class:`FileResult`. Never raises for any file."""
+    result = FileResult(path_str)
+    with contextlib.suppress(OSError):
+        result.mtime = os.stat(path_str).st_mtime
+    try:
+        _check(result, Path(path_str), _registry(specs_dir))
+    except Exception as error:  # a bug of ours: the file is rejected, the merge goes on
+        result.reject_code = "internal-error"
+        result.reject_reason = (
+            f"检查时发生内部错误（{type(error).__name__}: {error}）；"
+            "请把此文件和这条信息反馈给开发人员"
+        )
+        result.findings.append(
+            ("error", "internal-error", "", "", "", result.reject_reason, "", "")
+        )
+        if os.environ.get("XLTOOLS_DEBUG"):
+            traceback.print_exc()
+    return result
+
+
+def check_chunk(paths: Sequence[str], specs_dir: str | None) -> list[FileResult]:
+    """:func:`check_one` over a chunk of paths: one task per chunk keeps pickling cheap."""
+    return [check_one(path, specs_dir) for path in paths]
+
+
+def _check(result: FileResult, path: Path, registry: Registry) -> None:
+    from ..check.run import check_file
+
+    report, workbook = check_file(path, registry)
+    del workbook
+    result.sha256, result.bytes, result.seconds = report.sha256, report.bytes, report.seconds
+    result.template, result.version, result.title = report.template, report.version, report.title
+    result.bureau_id, result.unit = report.bureau_id.strip(), report.unit.strip()
+    result.total, result.grade = report.total, report.grade
+    result.errors = report.count("error")
+    result.warnings = report.count("warning")
+    result.infos = report.count("info")
+    result.findings = [
+        (f.severity, f.code, f.sheet, f.cell, f.field, f.message, f.expected, f.found)
+        for f in report.sorted_findings()
+    ]
+    spec = registry.accepted(report.template, report.version) if report.template else None
+    rejected = _rejection(report.findings, spec is not None)
+    if rejected:
+        result.reject_code, result.reject_reason = rejected
+        return
+    assert spec is not None
+    values = report.values
+    result.has_project_field = PROJECT_FIELD in spec.fields
+    result.project = _text(values.get(PROJECT_FIELD)).strip() if result.has_project_field else ""
+    for field_id, key in FUND_FIELDS.items():
+        if field_id in spec.fields:
+            result.funds[key] = _number(values.get(field_id))
+    result.funds["execution_rate"] = _rate(spec, values)
+    result.groups, result.indicators = _indicators(spec, values)
+
+
+def _rejection(findings: Sequence[Any], identified: bool) -> tuple[str, str] | None:
+    """(code, reason) when the file cannot be accepted whatever the merge options."""
+    errors = [f for f in findings if f.severity == "error"]
+    for finding in errors:
+        if finding.code in NOT_A_WORKBOOK:
+            return finding.code, f"不是工作簿：{finding.message}"
+        if finding.code in REJECTING_CODES:
+            return finding.code, f"{REJECTING_CODES[finding.code]}：{finding.message}"
+        if finding.code.startswith("read-") or finding.code == "internal-error":
+            return finding.code, f"无法读取：{finding.message}"
+    if not identified:
+        first = errors[0] if errors else None
+        return (first.code, first.message) if first else ("not-a-template", "不是自评表模板")
+    tampered = [f for f in errors if f.code.startswith("tamper-")]
+    if tampered:
+        where = "、".join(dict.fromkeys(f.where() or f.code for f in tampered))
+        return (
+            tampered[0].code,
+            f"被篡改：{len(tampered)} 处锁定内容被改动（{where}）；{tampered[0].message}",
+        )
+    return None
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _plain(value: Any) -> Any:
+    """A value as the spool stores it: numbers, text or None."""
+    if value is None or isinstance(value, int | float | str) and not isinstance(value, bool):
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _rate(spec: Spec, values: dict[str, Any]) -> float | None:
+    if RATE_FIELD in spec.fields:
+        return _number(values.get(RATE_FIELD))
+    budget = _number(values.get("funds_total_budget"))
+    spent = _number(values.get("funds_total_spent"))
+    if budget and spent is not None:
+        return spent / budget
+    return None
+
+
+# The indicator columns of the 指标明细 sheet and the spec column keys that feed them.
+_COLUMN_KEYS: Final = {
+    "op": ("op",),
+    "target": ("target", "standard"),
+    "actual": ("actual",),
+    "unit": ("unit",),
+    "weight": ("weight",),
+    "score": ("score",),
+    "reason": ("reason",),
+}
+
+
+def _indicators(
+    spec: Spec, values: dict[str, Any]
+) -> tuple[list[GroupScore], list[tuple[Any, ...]]]:
+    from ..spec.model import IndicatorBlock
+
+    groups: list[GroupScore] = []
+    rows: list[tuple[Any, ...]] = []
+    for sheet in spec.sheets:
+        for block in sheet.blocks:
+            if not isinstance(block, IndicatorBlock):
+                continue
+            for group in block.groups:
+                groups.append(
+                    GroupScore(
+                        group.key,
+                        group.label,
+                        _number(values.get(group.score_field)) if group.score_field else None,
+                        _number(values.get(group.weight_field)) if group.weight_field else None,
+                    )
+                )
+                for labels, row in _leaf_rows(group, ()):
+                    name = _text(values.get(row["name"])).strip() if "name" in row else ""
+                    level3 = name or (labels[2] if len(labels) > 2 else "")
+                    if not level3:
+                        continue  # an unused row
+                    cells = {
+                        column: next((_plain(values.get(row[k])) for k in keys if k in row), None)
+                        for column, keys in _COLUMN_KEYS.items()
+                    }
+                    rows.append(
+                        (
+                            labels[0],
+                            labels[1] if len(labels) > 1 else "",
+                            level3,
+                            *cells.values(),
+                        )
+                    )
+    return groups, rows
+
+
+def _leaf_rows(
+    group: IndicatorGroup, labels: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
+    """Each indicator row with the labels of the groups above it, 一级 first."""
+    chain = (*labels, group.label)
+    for row in group.rows:
+        yield chain, row
+    for child in group.children:
+        yield from _leaf_rows(child, chain)
