@@ -182,18 +182,26 @@ def test_only_the_needed_parts_change(
     old, new = _parts(source), _parts(target)
     sheet = _sheet_part(source, SHEET)
     changed = {p for p in old if old[p] != new.get(p)}
-    assert changed == {
-        "[Content_Types].xml",
-        "xl/workbook.xml",
-        "xl/_rels/workbook.xml.rels",
-        "xl/styles.xml",
-        sheet,
+    # A sheet that was the selected tab loses tabSelected (the 校验结果 sheet is selected now).
+    selected = {
+        p for p in old if p.startswith("xl/worksheets/sheet") and b'tabSelected="1"' in old[p]
     }
+    assert (
+        changed
+        == {
+            "[Content_Types].xml",
+            "xl/workbook.xml",
+            "xl/_rels/workbook.xml.rels",
+            "xl/styles.xml",
+            sheet,
+        }
+        | selected
+    )
     assert set(new) - set(old) == {
         "xl/worksheets/sheet_xltools_check.xml",
         "xl/comments_xltools_1.xml",
         "xl/drawings/vmlDrawing_xltools_1.vml",
-        "xl/worksheets/_rels/sheet1.xml.rels",
+        f"xl/worksheets/_rels/{Path(sheet).name}.rels",
     }
     assert set(old) <= set(new)
     # Part order is kept; new parts come last.

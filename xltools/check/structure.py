@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from ..cellref import a1, parse_a1
@@ -51,6 +52,7 @@ def check_structure(ctx: CheckContext) -> None:
     _locked_cells(ctx)
     _prefill(ctx)
     _validations(ctx)
+    _extra_content(ctx)
 
 
 def _sheets(ctx: CheckContext) -> None:
@@ -301,20 +303,20 @@ def _prefill(ctx: CheckContext) -> None:
 def _validations(ctx: CheckContext) -> None:
     """Every editable input cell should still carry its data validation."""
     prefill = set(_prefill_values(ctx))
-    covered: dict[str, set[str]] = {}
-    for raw_sheet in ctx.workbook.sheets:
-        cells: set[str] = set()
-        for sqref, _kind, _formula in raw_sheet.validations:
-            for part in sqref.split():
-                cells.update(_expand(part))
-        covered[raw_sheet.name] = cells
-    missing: dict[str, list[str]] = {}
+    wanted: dict[str, list[str]] = {}
     for field in ctx.spec.inputs():
         if field.id in prefill or field.id not in ctx.where:
             continue
         sheet, ref = ctx.where[field.id]
-        if ref not in covered.get(sheet, set()):
-            missing.setdefault(sheet, []).append(ref)
+        wanted.setdefault(sheet, []).append(ref)
+    missing: dict[str, list[str]] = {}
+    for sheet, refs in wanted.items():
+        raw_sheet = ctx.workbook.sheet(sheet)
+        ranges = raw_sheet.validations if raw_sheet is not None else []
+        covered = _covered(refs, (part for sqref, _, _ in ranges for part in sqref.split()))
+        missing_refs = [ref for ref in refs if ref not in covered]
+        if missing_refs:
+            missing[sheet] = missing_refs
     for sheet, refs in missing.items():
         ctx.finding(
             "warning",
@@ -325,11 +327,110 @@ def _validations(ctx: CheckContext) -> None:
         )
 
 
-def _expand(ref: str) -> set[str]:
-    if ":" not in ref:
-        return {ref.replace("$", "")}
-    first, last = ref.replace("$", "").split(":")
-    (r1, c1), (r2, c2) = parse_a1(first), parse_a1(last)
-    if (r2 - r1 + 1) * (c2 - c1 + 1) > 100_000:  # a whole-column validation: treat as covering
-        return set()
-    return {a1(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
+def _covered(refs: list[str], areas: Iterable[str]) -> set[str]:
+    """Which of ``refs`` lie inside one of ``areas`` ("C5", "B2:D9", "$A:$A" …; others are
+    skipped). Each area is tested against the cells still uncovered: expanding every area into
+    its cells, as before, let a few hundred ``A1:A99999`` validations in a returned file take
+    minutes and gigabytes."""
+    left = {}
+    for ref in refs:
+        with contextlib.suppress(ValueError):
+            left[ref] = parse_a1(ref)
+    covered: set[str] = set()
+    for area in areas:
+        if not left:
+            break
+        box = _box(area)
+        if box is None:
+            continue
+        r1, c1, r2, c2 = box
+        inside = [ref for ref, (r, c) in left.items() if r1 <= r <= r2 and c1 <= c <= c2]
+        for ref in inside:
+            covered.add(ref)
+            del left[ref]
+    return covered
+
+
+_AREA_END = re.compile(r"\$?([A-Za-z]{0,3})\$?([0-9]{0,7})")
+
+
+def _box(area: str) -> tuple[int, int, int, int] | None:
+    """0-based (first row, first col, last row, last col) of "B2:D9", "C5", "A:A" or "3:3"."""
+    ends = area.split(":")
+    if len(ends) > 2:
+        return None
+    corners = []
+    for end in ends:
+        match = _AREA_END.fullmatch(end.strip())
+        if match is None or not (match.group(1) or match.group(2)):
+            return None
+        letters, digits = match.groups()
+        col = -1
+        if letters:
+            col = 0
+            for char in letters.upper():
+                col = col * 26 + ord(char) - 64
+            col -= 1
+        corners.append((int(digits) - 1 if digits else -1, col))
+    (r1, c1), (r2, c2) = corners[0], corners[-1]
+    if (r1 < 0) != (r2 < 0) or (c1 < 0) != (c2 < 0):
+        return None  # "A1:B" and the like
+    if r1 < 0:  # whole columns
+        r1, r2 = 0, 1_048_575
+    if c1 < 0:  # whole rows
+        c1, c2 = 0, 16_383
+    return min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)
+
+
+def _extra_content(ctx: CheckContext) -> None:
+    """Values beyond the form's area on a form sheet: every cell there is locked, so they were
+    written with protection removed or by a tool — nothing there is read, and a page of junk
+    (or a second set of figures) below the form must not pass unnoticed."""
+    for sheet_layout in ctx.layout.sheets:
+        raw = ctx.workbook.sheet(sheet_layout.name)
+        if raw is None or sheet_layout.name in ctx.moved_sheets or not sheet_layout.cells:
+            continue
+        last_row = max(max(c.row, c.last_row) for c in sheet_layout.cells) + 1  # 1-based
+        last_col = max(max(c.col, c.last_col) for c in sheet_layout.cells) + 1
+        if raw.max_row <= last_row and raw.max_col <= last_col:
+            continue
+        extra = [
+            position
+            for ref, cell in raw.cells.items()
+            if (cell.value not in (None, "") or cell.formula)
+            and (position := _outside(ref, last_row, last_col)) is not None
+        ]
+        if extra:
+            first = a1(*min(extra))
+            ctx.finding(
+                "error",
+                "tamper-extra-content",
+                f"工作表 “{sheet_layout.name}” 的表格区域（至 {a1(last_row - 1, last_col - 1)}）以外有 "
+                f"{len(extra):,} 个单元格有内容（如 {first}）：这些单元格是锁定的，内容不会被采纳。"
+                "请删除它们，或在下发的模板中重新填写；说明请写在表内相应栏目。",
+                sheet=sheet_layout.name,
+                cell=first,
+                expected=f"A1:{a1(last_row - 1, last_col - 1)}",
+                found=f"{len(extra)} 个单元格",
+            )
+
+
+_CELL = re.compile(r"([A-Z]+)([0-9]+)")
+
+
+def _outside(ref: str, last_row: int, last_col: int) -> tuple[int, int] | None:
+    """0-based (row, col) of ``ref`` (as the reader writes it: "C5") when it lies beyond the
+    1-based ``last_row``/``last_col``; None inside."""
+    match = _CELL.fullmatch(ref)
+    if match is None:
+        return None
+    letters, digits = match.groups()
+    row = int(digits)
+    if row <= last_row and len(letters) == 1 and ord(letters) - 64 <= last_col:
+        return None
+    col = 0
+    for char in letters:
+        col = col * 26 + ord(char) - 64
+    if row <= last_row and col <= last_col:
+        return None
+    return row - 1, col - 1
