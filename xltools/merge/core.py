@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Supersede = Literal["latest", "first"]
+SMALL_BATCH = 8  # fewer files than this are checked in the calling process
 SUPERSEDE_RULES: tuple[Supersede, ...] = ("latest", "first")
 
 
@@ -149,7 +150,7 @@ def merge(
     outputs: Outputs | None = None,
     supersede: Supersede = "latest",
     strict: bool = False,
-    workers: int | None = 1,
+    workers: int | None = None,
     executor: Executor | None = None,
     progress: Callable[[int], Any] | None = None,
     archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
@@ -176,7 +177,9 @@ def merge(
             paths, workdir=workdir / "archives", exclude=outputs.paths(), limits=archive_limits
         )
         spool = Spool(workdir / "spool.sqlite")
-        run = executor or make_executor(workers)
+        checked = sum(1 for item in items if not item.refused)
+        # A process pool costs more to start than a handful of files take to check.
+        run = executor or make_executor(workers if checked >= SMALL_BATCH else 1)
         specs = str(specs_dir) if specs_dir is not None else None
         tick = progress(len(items)) if progress else None
         try:

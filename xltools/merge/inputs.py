@@ -104,6 +104,7 @@ def expand(
         raise InputError("\n".join(missing))
     items: list[InputItem] = []
     seen: set[Path] = set()
+    archives = 0
     for file in files:
         real = _resolved(file)
         if real in seen or any(real == e or e in real.parents for e in excluded):
@@ -113,7 +114,8 @@ def expand(
         if skipped:
             items.append(InputItem(str(file), str(file), *skipped))
         elif file.suffix.lower() == ".zip":
-            items.extend(_archive(file, workdir / f"zip{len(items):06d}", limits))
+            archives += 1
+            items.extend(_archive(file, workdir / f"zip{archives:06d}", limits))
         else:
             items.append(InputItem(str(file), str(file)))
     return items
@@ -180,6 +182,8 @@ def _extract(path: Path, display: str, destination: Path, limits: ArchiveLimits)
         ) from error
     with archive:
         members = [info for info in archive.infolist() if not info.is_dir()]
+        if not members:
+            raise _Refused("archive-empty", "压缩包里没有文件：请确认打包时选中了要提交的工作簿")
         if len(members) > limits.max_members:
             raise _Refused(
                 "archive-too-many-members",

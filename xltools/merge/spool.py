@@ -68,6 +68,12 @@ class Spool:
             " warnings, infos) VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?, 0, 0, 0)",
             (index, item.display, sha256, size, item.mtime, item.code, item.reason),
         )
+        # Its reason is its finding, so that 问题清单 names every input with a problem.
+        severity = "info" if item.code.startswith("skipped-") else "error"
+        self.connection.execute(
+            "INSERT INTO findings VALUES (?, 0, ?, ?, '', '', '', ?, '', '')",
+            (index, severity, item.code, item.reason),
+        )
         self._tick()
 
     def add_result(self, index: int, display: str, result: FileResult, mtime: float) -> None:
