@@ -402,5 +402,14 @@ def demo(output: Path) -> None:
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+def _register_merge() -> None:
+    # The merge command's module imports only click at start-up (pandas when it runs).
+    from .merge.command import merge_command
+
+    main.add_command(merge_command, "merge")
+
+
+_register_merge()
+
 if __name__ == "__main__":  # pragma: no cover
     main()
