@@ -57,6 +57,8 @@ class CheckContext:
     expected: dict[str, tuple[str, Cell]] = field(init=False)
     row_of: dict[str, tuple[str, ...]] = field(init=False)
     moved_sheets: set[str] = field(default_factory=set)
+    #: Spec sheet name -> the name it was renamed to in the workbook (one sheet renamed).
+    renamed: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # parsed inputs, then recomputed values
 
     def __post_init__(self) -> None:

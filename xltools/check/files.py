@@ -42,32 +42,52 @@ def _skipped(path: Path) -> bool:
 
 
 def copy_path(source: Path, output: Path | None, many: bool) -> Path:
+    name = _printable_stem(source.stem) + CHECKED_SUFFIX
     if output is None:
-        return source.with_name(source.stem + CHECKED_SUFFIX)
+        return source.with_name(name)
     if many or output.is_dir() or not output.suffix:
-        return output / (source.stem + CHECKED_SUFFIX)
+        return output / name
     return output
+
+
+def _printable_stem(stem: str) -> str:
+    """A file name from a Windows USB stick or zip is often GBK bytes, which Python holds as
+    surrogate escapes: a copy named with them could not be printed (``→ copy``) on a UTF-8
+    output, an internal error. Name the copy in UTF-8: GB18030 when the bytes are that, else
+    with U+FFFD for what cannot be read."""
+    if not any("\udc80" <= char <= "\udcff" for char in stem):
+        return stem
+    raw = os.fsencode(stem)
+    try:
+        return raw.decode("gb18030")
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
 
 
 def run_checks(
     files: list[Path], *, output: Path | None, copy: bool, specs_dir: Path | None, progress: bool
 ) -> list[CheckResult]:
+    import click
+
+    from ..xlsx.limits import LimitsError, limits_from_env
     from .annotate import write_checked_copy
     from .run import check_file
 
+    try:  # read once: a bad XLTOOLS_LIMITS is a usage error (exit 2), not one per file
+        limits = limits_from_env()
+    except LimitsError as error:
+        raise click.UsageError(f"[usage-bad-limits] {error}") from error
     registry = Registry.load(specs_dir)
     results: list[CheckResult] = []
     iterator: Iterable[Path] = files
     bar = None
     if progress:
-        import click
-
         bar = click.progressbar(files, label="检查", file=sys.stderr)
         iterator = bar.__enter__()
     try:
         for path in iterator:
             try:
-                report, workbook = check_file(path, registry)
+                report, workbook = check_file(path, registry, limits=limits)
             except Exception as error:  # a bug of ours: say so, keep going, exit 2 at the end
                 report = Report(file=str(path))
                 report.add(

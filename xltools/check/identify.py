@@ -69,10 +69,20 @@ def identify(
     known = registry.versions(template)
     if known:
         newest = max(known)
-        message = (
-            f"模板 {template} 第 {version} 版已不再接受（可接受：第 {'、'.join(map(str, known))} 版）。"
-            f"请下载第 {newest} 版模板，把内容转填后重新提交。"
-        )
+        if version > newest:
+            # A version newer than every spec here is not "no longer accepted": telling the
+            # unit to fall back to an older template would be wrong. The specs here are out of
+            # date, or the metadata was edited.
+            message = (
+                f"模板 {template} 第 {version} 版比本机规范中最新的第 {newest} 版还新，无法检查："
+                "检查所用的规范文件可能未更新（请检查人更新 specs 后重试），或元数据被改动"
+                "（请填报单位使用财政部门下发的模板重新填写）。"
+            )
+        else:
+            message = (
+                f"模板 {template} 第 {version} 版已不再接受（可接受：第 {'、'.join(map(str, known))} 版）。"
+                f"请下载第 {newest} 版模板，把内容转填后重新提交。"
+            )
         report.add(
             Finding(
                 "error",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Final
 
 from ..engine import from_serial
 from ..expr import BLANK
@@ -32,6 +33,19 @@ def read_inputs(ctx: CheckContext) -> None:
         if raw is None or ctx.workbook.sheet(ctx.where[field.id][0]) is None:
             ctx.values[field.id] = BLANK
             continue
+        if raw.formula and reaches_outside(raw.formula):
+            # The value would come from another file or program (a DDE formula can start one
+            # when the file is opened): the bureau cannot see it, and the checked copy keeps
+            # the formula, so say so instead of silently taking the cached value.
+            ctx.finding(
+                "error",
+                "value-external-reference",
+                "输入单元格中是引用其他文件或程序的公式："
+                "这个值检查人看不到来源，打开文件时还可能被改写或启动其他程序。"
+                "请删除公式，直接输入数值或文字。",
+                field_id=field.id,
+                found="=" + raw.formula[:200],
+            )
         unit = _row_unit(ctx, field.id) if field.type == "any" else field.unit
         value: Any = raw.value
         if field.type == "date" and isinstance(value, float) and 0 < value < 2958466:
@@ -71,3 +85,34 @@ def _as_cell(value: Any) -> Any:
     if value is None:
         return BLANK
     return value
+
+
+# Formula parts: string literals, quoted sheet or book names, brackets, pipes, the rest.
+_FORMULA_PARTS: Final = re.compile(r""""(?:[^"]|"")*"|'(?:[^']|'')*'|\[|\||[^"'\[|]+""")
+_OUTSIDE_FUNCTIONS: Final = re.compile(
+    r"(?<![\w.])(?:_xlfn\.)?(?:WEBSERVICE|RTD|CALL|REGISTER(?:\.ID)?|EXEC|FILTERXML)\s*\(",
+    re.IGNORECASE,
+)
+
+
+def reaches_outside(formula: str) -> bool:
+    """Whether a formula reads another workbook (``'[other.xlsx]Sheet1'!A1``, ``[1]Sheet1!A1``
+    as Excel stores it, ``'C:\\d\\[b.xlsx]S'!A1``), another program (DDE: ``cmd|' /C x'!A0``)
+    or the network (``WEBSERVICE``, ``RTD`` …). String literals do not count; a structured
+    reference (``Table1[Amount]``) is not external."""
+    previous = ""
+    for match in _FORMULA_PARTS.finditer(formula):
+        part = match.group()
+        if part.startswith('"'):
+            previous = part
+            continue
+        if part.startswith("'"):
+            if "[" in part:
+                return True
+        elif part == "[":
+            if not previous or not (previous[-1].isalnum() or previous[-1] in "_.]"):
+                return True
+        elif part == "|" or _OUTSIDE_FUNCTIONS.search(part):
+            return True
+        previous = part
+    return False

@@ -172,7 +172,12 @@ _HALF_WIDTH: Final[dict[int, int]] = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0x
     0xFFE5: 0xA5,
 }
 
-_CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]")
+# Invisible characters removed from text (and reported). Bidi embeddings, overrides and
+# isolates (U+202A–U+202E, U+2066–U+2069) too: no form needs them, and U+202E makes a unit
+# name or a figure read backwards on the reviewer's screen.
+_CONTROL_RE: Final = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff\u202a-\u202e\u2066-\u2069]"
+)
 
 # Phrases units write where a number belongs, each with the hint the message gives. None of them
 # is ever converted: the hint is a suggestion for the unit.

@@ -6,12 +6,31 @@ English code for machines and a Chinese message for the clerk who must fix it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
 Severity = Literal["error", "warning", "info"]
 SEVERITY_ORDER: Final = {"error": 0, "warning": 1, "info": 2}
 SEVERITY_LABEL: Final = {"error": "错误", "warning": "警告", "info": "提示"}
+
+# C0 controls but tab and line feed, DEL, C1 controls, bidi embeddings, overrides and isolates;
+# and UTF-16 halves, which no terminal or UTF-8 file can take (a file name read from a GBK
+# USB stick holds them as surrogate escapes).
+_UNSAFE: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+_SURROGATES: Final = re.compile("[\ud800-\udfff]")
+
+
+def _drop(match: re.Match[str]) -> str:
+    return "\ufffd" if "\ud800" <= match.group() <= "\udfff" else ""
+
+
+def visible(text: str) -> str:
+    """A file name as a terminal can show it: without the characters a terminal would act on,
+    and U+FFFD for each UTF-16 half (see Finding)."""
+    return _UNSAFE.sub(_drop, text)
 
 
 @dataclass(frozen=True)
@@ -25,6 +44,16 @@ class Finding:
     label: str = ""  # the field's label path, for people
     expected: str = ""
     found: str = ""
+
+    def __post_init__(self) -> None:
+        # Findings quote what the file holds; a returned file can hold terminal escape
+        # sequences (ESC [2J clears the reviewer's screen and can print a fake "全部通过"),
+        # bidi overrides that reorder what the reviewer reads, and characters that cannot be
+        # printed at all. They are removed from every text field, as the checked copy does.
+        for name in ("message", "sheet", "cell", "field", "label", "expected", "found"):
+            value = getattr(self, name)
+            if isinstance(value, str) and _UNSAFE.search(value):
+                object.__setattr__(self, name, _UNSAFE.sub("", value))
 
     def where(self) -> str:
         return f"{self.sheet}!{self.cell}" if self.sheet and self.cell else self.sheet
@@ -73,7 +102,8 @@ class Report:
         template…, findings[…]}``."""
         result: dict[str, Any] = {
             "valid": self.valid,
-            "file": self.file,
+            # a file name in GBK bytes holds surrogate escapes, which JSON text cannot carry
+            "file": _SURROGATES.sub("\ufffd", self.file),
             "stats": {
                 "errors": self.count("error"),
                 "warnings": self.count("warning"),
@@ -99,7 +129,7 @@ class Report:
     def summary_line(self) -> str:
         status = "通过" if self.valid else "不通过"
         parts = [
-            f"{self.file}: {status}",
+            f"{visible(self.file)}: {status}",
             f"错误 {self.count('error')}",
             f"警告 {self.count('warning')}",
             f"提示 {self.count('info')}",

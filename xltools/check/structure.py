@@ -71,6 +71,7 @@ def _sheets(ctx: CheckContext) -> None:
             sheet=CHECK_SHEET,
         )
     if len(missing) == len(extra) == 1:
+        ctx.renamed[missing[0]] = extra[0]  # read and verify the form where it now is
         ctx.finding(
             "error",
             "tamper-sheet-renamed",
@@ -105,6 +106,11 @@ def _names(ctx: CheckContext) -> None:
     for field_id, (sheet, cell) in ctx.expected.items():
         target = ctx.workbook.resolve(field_id)
         expected_ref = a1(cell.row, cell.col)
+        # A renamed sheet (reported by _sheets) is not a move: Excel rewrites every name to the
+        # new sheet name, other tools leave the old one. Either way the cell is where it was.
+        actual = ctx.renamed.get(sheet, sheet)
+        if actual != sheet:
+            ctx.where[field_id] = (actual, expected_ref)
         if target is None:
             ctx.finding(
                 "error",
@@ -116,7 +122,9 @@ def _names(ctx: CheckContext) -> None:
             continue
         found_sheet, found_ref = target
         found_ref = found_ref.split(":")[0]
-        if (found_sheet, found_ref) != (sheet, expected_ref):
+        if found_sheet == sheet and actual != sheet:
+            found_sheet = actual
+        if (found_sheet, found_ref) != (actual, expected_ref):
             moved.setdefault(sheet, []).append(
                 f"{field_id}: {expected_ref} → {found_sheet}!{found_ref}"
             )
@@ -147,13 +155,14 @@ def _row_shift(shift: str) -> str:
 
 def _protection(ctx: CheckContext) -> None:
     for sheet in ctx.spec.sheets:
-        raw = ctx.workbook.sheet(sheet.name)
+        name = ctx.renamed.get(sheet.name, sheet.name)
+        raw = ctx.workbook.sheet(name)
         if raw is not None and not raw.protected:
             ctx.finding(
                 "error",
                 "tamper-protection-removed",
-                f"工作表 “{sheet.name}” 的保护被撤销：锁定的标签、分值和公式可能已被改动。",
-                sheet=sheet.name,
+                f"工作表 “{name}” 的保护被撤销：锁定的标签、分值和公式可能已被改动。",
+                sheet=name,
             )
     if not ctx.workbook.structure_locked:
         ctx.finding(
@@ -164,11 +173,12 @@ def _protection(ctx: CheckContext) -> None:
 def _locked_cells(ctx: CheckContext) -> None:
     prefill = _prefill_values(ctx)
     for sheet_layout in ctx.layout.sheets:
-        if ctx.workbook.sheet(sheet_layout.name) is None or sheet_layout.name in ctx.moved_sheets:
+        name = ctx.renamed.get(sheet_layout.name, sheet_layout.name)
+        if ctx.workbook.sheet(name) is None or sheet_layout.name in ctx.moved_sheets:
             continue
         for cell in sheet_layout.cells:
             ref = a1(cell.row, cell.col)
-            raw = ctx.workbook.cell(sheet_layout.name, ref)
+            raw = ctx.workbook.cell(name, ref)
             if cell.role != "field":
                 found = _text(raw.value if raw else None)
                 if found != cell.text.strip():
@@ -176,7 +186,7 @@ def _locked_cells(ctx: CheckContext) -> None:
                         "error",
                         "tamper-label-changed",
                         f"锁定的标签被改动：应为 “{cell.text}”。",
-                        sheet=sheet_layout.name,
+                        sheet=name,
                         cell=ref,
                         expected=cell.text,
                         found=found,
@@ -387,7 +397,8 @@ def _extra_content(ctx: CheckContext) -> None:
     written with protection removed or by a tool — nothing there is read, and a page of junk
     (or a second set of figures) below the form must not pass unnoticed."""
     for sheet_layout in ctx.layout.sheets:
-        raw = ctx.workbook.sheet(sheet_layout.name)
+        name = ctx.renamed.get(sheet_layout.name, sheet_layout.name)
+        raw = ctx.workbook.sheet(name)
         if raw is None or sheet_layout.name in ctx.moved_sheets or not sheet_layout.cells:
             continue
         last_row = max(max(c.row, c.last_row) for c in sheet_layout.cells) + 1  # 1-based
@@ -405,10 +416,10 @@ def _extra_content(ctx: CheckContext) -> None:
             ctx.finding(
                 "error",
                 "tamper-extra-content",
-                f"工作表 “{sheet_layout.name}” 的表格区域（至 {a1(last_row - 1, last_col - 1)}）以外有 "
+                f"工作表 “{name}” 的表格区域（至 {a1(last_row - 1, last_col - 1)}）以外有 "
                 f"{len(extra):,} 个单元格有内容（如 {first}）：这些单元格是锁定的，内容不会被采纳。"
                 "请删除它们，或在下发的模板中重新填写；说明请写在表内相应栏目。",
-                sheet=sheet_layout.name,
+                sheet=name,
                 cell=first,
                 expected=f"A1:{a1(last_row - 1, last_col - 1)}",
                 found=f"{len(extra)} 个单元格",

@@ -232,6 +232,7 @@ _SHEET_KINDS: Final = {
 
 _CELL_REF: Final = re.compile(r"([A-Za-z]{1,3})([1-9][0-9]{0,6})")
 _XML_ESCAPE: Final = re.compile(r"_x([0-9A-Fa-f]{4})_")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
 _CELL_TYPES: Final = frozenset({"n", "s", "str", "inlineStr", "b", "e", "d"})
@@ -277,8 +278,9 @@ def _error(code: str, detail: str = "", part: str = "") -> WorkbookReadError:
     messages = {
         "read-io-error": f"无法读取文件{why}：请确认文件存在、未被其他程序占用且有读取权限。",
         "read-empty-file": "文件是空的（0 字节），可能在下载、上传或复制时中断。请重新发送完整的工作簿。",
-        "read-not-a-zip": "文件不是 Excel 工作簿（.xlsx）：内容既不是 .xlsx 的 zip 包，也不是旧版 .xls。"
+        "read-not-a-zip": f"文件不是 Excel 工作簿（.xlsx）{why}：内容既不是 .xlsx 的 zip 包，也不是旧版 .xls。"
         + _RESAVE,
+        "read-wrong-format": f"这不是 Excel 工作簿（.xlsx），而是{' ' * detail[:1].isascii()}{detail}。",
         "read-legacy-xls": "这是旧版 Excel 97-2003 工作簿（.xls），不是下发的 .xlsx 模板。"
         "请在下发的 .xlsx 模板中填写；已在 .xls 中填写的，请用 Excel 或 WPS “另存为”"
         "Excel 工作簿（*.xlsx）后再提交。",
@@ -290,7 +292,7 @@ def _error(code: str, detail: str = "", part: str = "") -> WorkbookReadError:
         "read-missing-part": f"工作簿缺少必需的部件 {part}{why}，不是完整的 Excel 工作簿。"
         + _RESAVE,
         "read-too-large": f"文件超出读取上限{why}，不像是一份自评表。请确认没有误提交其他文件；"
-        "确需读取时，请调高读取上限。",
+        "确需读取时，可用环境变量 XLTOOLS_LIMITS 调高相应的上限。",
         "read-zip-bomb": f"{where}解压后的大小异常{why}，疑似“zip 炸弹”，已拒绝读取。"
         "请提交由 Excel、WPS 或 LibreOffice 正常保存的工作簿。",
         "read-xml-unsafe": f"{where}含有 DTD 或实体声明{why}：Excel 从不写出这类内容，文件可能是"
@@ -446,7 +448,13 @@ def _unescape(text: str) -> str:
     """Decode Excel's ``_xHHHH_`` escapes (``_x000D_`` is a carriage return)."""
     if "_x" not in text:
         return text
-    return _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    decoded = _XML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    if _SURROGATE.search(decoded):
+        # ``_xD83D__xDE00_`` is an emoji written as UTF-16 halves: join the pair. A lone half
+        # (``_xD800_``) is no character at all: it became U+FFFD, because a str holding it
+        # cannot be printed or written as UTF-8 (the check ended in an internal error).
+        decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return decoded
 
 
 def _flag(value: str | None) -> bool:
@@ -489,7 +497,8 @@ class _WorkbookPart:
     _DEFINED = _names("definedName")
     _PROTECTION = _names("workbookProtection")
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self.limits = limits
         self.sheets: list[tuple[str, str, str]] = []  # (name, state, r:id)
         self.defined: list[tuple[str, str | None, str]] = []  # (name, localSheetId, text)
         self.structure_locked = False
@@ -498,9 +507,16 @@ class _WorkbookPart:
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if name in self._SHEET:
+            if len(self.sheets) >= self.limits.max_sheets:  # counted while parsing: bounded memory
+                raise _error("read-too-large", f"工作簿的工作表超过 {self.limits.max_sheets:,} 个")
             rid = next((v for k, v in attrs.items() if k in _RID_ATTRS), "")
             self.sheets.append((attrs.get("name", ""), attrs.get("state", "visible"), rid))
         elif name in self._DEFINED:
+            if len(self.defined) >= self.limits.max_defined_names:
+                raise _error(
+                    "read-too-large",
+                    f"工作簿的定义名称超过 {self.limits.max_defined_names:,} 个",
+                )
             self._name = (attrs.get("name", ""), attrs.get("localSheetId"))
             self._text = []
         elif name in self._PROTECTION:
@@ -524,7 +540,8 @@ class _SharedStrings:
     _T = _names("t")
     _RPH = _names("rPh")
 
-    def __init__(self) -> None:
+    def __init__(self, max_strings: int = DEFAULT_LIMITS.max_shared_strings) -> None:
+        self.max_strings = max_strings
         self.strings: list[str] = []
         self._item: list[str] | None = None
         self._text: list[str] | None = None
@@ -535,6 +552,8 @@ class _SharedStrings:
             if self._item is not None and not self._phonetic:
                 self._text = []
         elif name in self._SI:
+            if len(self.strings) >= self.max_strings:
+                raise _error("read-too-large", f"共享字符串超过 {self.max_strings:,} 个")
             self._item = []
         elif name in self._RPH:
             self._phonetic += 1
@@ -593,12 +612,15 @@ class _SheetPart:
         strings: list[str],
         max_cells: int,
         cache: dict[tuple[Any, ...], RawCell],
+        budget: _Budget | None = None,
     ) -> None:
         self.sheet = sheet
         self.cells = sheet.cells
         self.strings = strings
         self.max_cells = max_cells
         self.cache = cache
+        self.budget = budget or _Budget(DEFAULT_LIMITS)
+        self.ranges = 0  # validation areas and merged ranges read
         self.row = 0
         self.col = 0
         self.max_row = 0
@@ -654,6 +676,12 @@ class _SheetPart:
             raise _error(
                 "read-too-large",
                 f"工作表 “{self.sheet.name}” 的单元格超过 {self.max_cells:,} 个",
+            )
+        budget = self.budget
+        budget.cells -= 1
+        if budget.cells < 0:
+            raise _error(
+                "read-too-large", f"各工作表的单元格合计超过 {budget.limits.max_cells:,} 个"
             )
         ref = attrs.get("r")
         if ref is None:
@@ -744,7 +772,17 @@ class _SheetPart:
     def _merge(self, attrs: dict[str, str]) -> None:
         ref = attrs.get("ref")
         if ref:
+            self._count_ranges(1)
             self.sheet.merged.append(ref)
+
+    def _count_ranges(self, count: int) -> None:
+        self.ranges += count
+        limit = self.budget.limits.max_ranges_per_sheet
+        if self.ranges > limit:
+            raise _error(
+                "read-too-large",
+                f"工作表 “{self.sheet.name}” 的数据验证区域与合并单元格超过 {limit:,} 个",
+            )
 
     def _dv(self, attrs: dict[str, str]) -> None:
         self.dv = [attrs.get("sqref", ""), attrs.get("type", "none"), ""]
@@ -779,6 +817,7 @@ class _SheetPart:
     def _dv_end(self) -> None:
         if self.dv is not None:
             sqref, kind, formula1 = self.dv
+            self._count_ranges(max(1, sqref.count(" ") + 1))
             self.sheet.validations.append((sqref, kind, formula1))
         self.dv = None
 
@@ -855,11 +894,27 @@ class _SheetPart:
         if master is None:
             raise _Malformed(f"单元格 {self.ref} 的共享公式（si={si[:20]}）没有主单元格")
         formula, row, col = master
+        budget = self.budget
+        budget.formula_chars -= len(formula)
+        if budget.formula_chars < 0:  # a long master shared by many cells: a CPU bomb
+            raise _error(
+                "read-too-large",
+                f"共享公式展开后超过 {budget.limits.max_shared_formula_chars:,} 个字符",
+            )
         return translate_formula(formula, self.row - row, self.col - col)
 
     def finish(self) -> None:
         self.sheet.max_row = self.max_row
         self.sheet.max_col = self.max_col
+
+
+class _Budget:
+    """What all the sheets of one workbook may still use together."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.cells = limits.max_cells
+        self.formula_chars = limits.max_shared_formula_chars
 
 
 _SheetStart = Callable[[_SheetPart, dict[str, str]], None]
@@ -951,7 +1006,9 @@ def _open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
     looks_like_zip = data.startswith((b"PK\x03\x04", _EOCD, b"PK\x07\x08"))
     eocd = data.rfind(_EOCD, max(0, len(data) - 65_557))
     if eocd < 0 or len(data) - eocd < 22:
-        raise _error("read-truncated-zip" if looks_like_zip else "read-not-a-zip")
+        if looks_like_zip:
+            raise _error("read-truncated-zip")
+        raise _error("read-not-a-zip", _looks_like(data))
     entries, cd_size = struct.unpack_from("<HI", data, eocd + 10)
     if entries == 0xFFFF or cd_size == 0xFFFFFFFF:  # ZIP64: the real counts are elsewhere
         locator = eocd - 20
@@ -980,8 +1037,9 @@ def _open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
         IndexError,
         KeyError,
     ) as exc:
-        code = "read-corrupt-zip" if looks_like_zip else "read-not-a-zip"
-        raise _error(code, f"zip 目录无法读取：{exc}") from exc
+        if not looks_like_zip:
+            raise _error("read-not-a-zip", _looks_like(data)) from exc
+        raise _error("read-corrupt-zip", f"zip 目录无法读取：{exc}") from exc
     if len(archive.infolist()) > limits.max_parts:
         archive.close()
         raise _error(
@@ -989,6 +1047,71 @@ def _open_zip(data: bytes, limits: Limits) -> zipfile.ZipFile:
             f"zip 包有 {len(archive.infolist()):,} 个部件（上限 {limits.max_parts:,}）",
         )
     return archive
+
+
+_SIGNATURES: Final = (
+    (b"%PDF", "PDF 文件"),
+    (b"\x89PNG", "PNG 图片"),
+    (b"\xff\xd8\xff", "JPEG 图片（照片）"),
+    (b"GIF8", "GIF 图片"),
+    (b"Rar!", "RAR 压缩包"),
+    (b"7z\xbc\xaf\x27\x1c", "7z 压缩包"),
+    (b"\x1f\x8b", "gzip 压缩文件"),
+    (b"{\\rtf", "RTF 文档"),
+)
+
+
+def _looks_like(data: bytes) -> str:
+    """What a file that is not a zip seems to be, for the message ("" when nothing is clear)."""
+    for magic, name in _SIGNATURES:
+        if data.startswith(magic):
+            return f"看起来是{' ' if name[0].isascii() else ''}{name}"
+    head = data[:2048].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
+    if head.startswith((b"<html", b"<!doctype html", b"<table", b"<meta")) or b"<html" in head:
+        return "看起来是网页（HTML）文件，常见于系统导出的“假 .xls”"
+    if head.startswith(b"<?xml") and b"urn:schemas-microsoft-com:office:spreadsheet" in data[:4096]:
+        return "看起来是 Excel 2003 XML 表格"
+    if not data.strip(b"\x00"):
+        return "内容全是零字节"
+    try:
+        text = data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data[:4096].decode("gb18030")
+        except UnicodeDecodeError:
+            return ""
+    if text and all(ch.isprintable() or ch in "\r\n\t\ufeff" for ch in text[:-4]):
+        return "看起来是文本文件（如 CSV）"
+    return ""
+
+
+_OTHER_MAIN_PARTS: Final = frozenset(
+    {"xl/workbook.bin", "word/document.xml", "ppt/presentation.xml"}
+)
+_ATTACHMENT: Final = "可能发错了附件：请提交在下发的 .xlsx 模板中填写的工作簿"
+
+
+def _other_format(lowered: list[str]) -> str:
+    """What a zip without a workbook part is, by its entries, and what to do ("" when it looks
+    like a damaged .xlsx)."""
+    names = set(lowered)
+    if "xl/workbook.bin" in names:
+        return "二进制工作簿（.xlsb）。请在 Excel 中把它“另存为”Excel 工作簿（*.xlsx）后再提交"
+    if "mimetype" in names or "content.xml" in names:
+        return (
+            "OpenDocument 文件（.ods 或 .odt）。如果是表格，请在 WPS 或 LibreOffice 中把它"
+            "“另存为”Excel 工作簿（*.xlsx）；否则" + _ATTACHMENT
+        )
+    if "word/document.xml" in names:
+        return "Word 文档（.docx），" + _ATTACHMENT
+    if "ppt/presentation.xml" in names:
+        return "PowerPoint 演示文稿（.pptx），" + _ATTACHMENT
+    if "[content_types].xml" not in names:
+        inner = [n for n in lowered if n.endswith((".xlsx", ".xls", ".xlsm", ".et"))]
+        if inner:
+            return f"一个 zip 压缩包（内含 {len(inner)} 个表格文件）。请解压后逐个提交"
+        return "一个 zip 压缩包，" + _ATTACHMENT
+    return ""
 
 
 class _Reader:
@@ -1132,16 +1255,16 @@ class _Reader:
         documents = package.of_type("/officeDocument")
         if documents:
             workbook_name = self.target("", documents[0][1])
-        if self.info(workbook_name) is None:
-            detail = ""
-            if "xl/workbook.bin" in lowered:
-                detail = "这是二进制工作簿 .xlsb，不是 .xlsx"
-            elif "mimetype" in lowered or "content.xml" in lowered:
-                detail = "这是 OpenDocument（.ods）文件，不是 .xlsx"
-            raise _error("read-missing-part", detail, part=workbook_name)
+        if self.info(workbook_name) is None or workbook_name.lower() in _OTHER_MAIN_PARTS:
+            # Another format in a zip is a wrong attachment, not a damaged workbook: say which
+            # (a message about a "missing part" sent clerks looking for damage).
+            other = _other_format(lowered)
+            if other:
+                raise _error("read-wrong-format", other)
+            raise _error("read-missing-part", part=workbook_name)
 
         wb_rels = self.rels(workbook_name, required=True)
-        book = _WorkbookPart()
+        book = _WorkbookPart(limits)
         self.parse(self.require(workbook_name), book.start, book.end, book.data)
         if len(book.sheets) > limits.max_sheets:
             raise _error(
@@ -1187,7 +1310,7 @@ class _Reader:
             [i for i in (sst_info, styles_info) if i is not None] + [i for _, i in planned]
         )
 
-        strings = _SharedStrings()
+        strings = _SharedStrings(limits.max_shared_strings)
         if sst_info is not None:
             self.parse(sst_info, strings.start, strings.end, strings.data)
         style_part = _Styles()
@@ -1196,8 +1319,9 @@ class _Reader:
 
         cache: dict[tuple[Any, ...], RawCell] = {}
         sheets: list[RawSheet] = []
+        budget = _Budget(limits)
         for sheet, info in planned:
-            handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, cache)
+            handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, cache, budget)
             self.parse(info, handler.start, handler.end, handler.data)
             handler.finish()
             sheets.append(sheet)
