@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xltools.check.parse import NON_NUMERIC_PHRASES, Parsed, parse_value
+from xltools.check.parse import FULL_COVERAGE, NON_NUMERIC_PHRASES, Parsed, parse_value
 from xltools.spec.model import FIELD_TYPES
 
 OPS = ("≥", "≤", "=", "定性")
@@ -61,7 +61,7 @@ CASES: list[tuple[Any, str, Any, Any, str, str | None]] = [
     (10**400, "number", None, None, "invalid", "parse-not-finite"),
     ("1e999", "number", None, None, "invalid", "parse-not-finite"),
     # ---- text where a number belongs (the phrase table)
-    ("全覆盖", "percent", "%", None, "invalid", "parse-not-a-number"),
+    ("全覆盖", "percent", "%", 1.0, "converted", "parse-full-coverage"),  # a coverage rate: 100 %
     ("全覆盖", "integer", None, None, "invalid", "parse-not-a-number"),
     ("按要求完成", "number", None, None, "invalid", "parse-not-a-number"),
     ("有效缓解", "number", None, None, "invalid", "parse-not-a-number"),
@@ -263,7 +263,7 @@ def test_converted_message_says_what_was_read_and_how() -> None:
 
 
 def test_errors_say_what_to_do() -> None:
-    full = parse_value("全覆盖", "percent", unit="%")
+    full = parse_value("全覆盖", "number")
     assert full.value is None and "100%" in (full.message or "")
     operator = parse_value("≥95%", "percent", unit="%").message or ""
     assert "符号" in operator
@@ -276,6 +276,9 @@ def test_every_phrase_in_the_table_is_refused_with_its_hint() -> None:
     for phrase, hint in NON_NUMERIC_PHRASES.items():
         for field_type in ("integer", "number", "money", "percent"):
             parsed = parse_value(phrase, field_type, unit="%" if field_type == "percent" else None)
+            if field_type == "percent" and phrase in FULL_COVERAGE:
+                assert (parsed.status, parsed.value) == ("converted", 1.0)  # a coverage rate
+                continue
             assert (parsed.status, parsed.code) == ("invalid", "parse-not-a-number"), phrase
             assert hint in (parsed.message or "")
 

@@ -38,8 +38,9 @@ Numbers (integer, number, money, percent; ``any`` where noted). Values come back
   * "2023-03-15" typed into a number field: invalid, ``parse-date-as-number``.
   * Phrases where a number belongs ("全覆盖", "按要求完成", "有效缓解", "无", "/", ...; the table
     ``NON_NUMERIC_PHRASES`` holds them with a hint each): invalid, ``parse-not-a-number``. The
-    hint for 全覆盖 suggests 100% but the cell is never converted: whether 全覆盖 means 100% is the
-    unit's call. Any other text: invalid, ``parse-not-a-number``.
+    hint for 全覆盖 suggests 100%. Only in a percent field (a coverage rate) is 全覆盖 unambiguous:
+    there it reads as 100 %, converted, ``parse-full-coverage``; in a count or an amount the
+    unit must say how many. Any other text: invalid, ``parse-not-a-number``.
   * "12.5%" where the field is not a percent: 12.5 or 0.125? ambiguous, ``parse-ambiguous-percent``
     (a number field whose unit is "%" takes it as 12.5; a money field: invalid,
     ``parse-unit-mismatch``).
@@ -457,8 +458,18 @@ def _expected(field_type: str) -> str:
     return "百分比（例如 95%）" if field_type == "percent" else "数值"
 
 
+# In a percentage (a coverage rate) these phrases can only mean 100 %.
+FULL_COVERAGE: Final = frozenset({"全覆盖", "全部覆盖", "全面覆盖", "100%覆盖"})
+
+
 def _not_a_number(text: str, field_type: str) -> Parsed:
     norm = re.sub(r"\s+", "", half_width(text))
+    if field_type == "percent" and norm in FULL_COVERAGE:
+        return _converted(
+            1.0,
+            "parse-full-coverage",
+            f"{_quote(text)} 按 100% 读取；请直接填 100%，表内公式才会计分",
+        )
     expected = _expected(field_type)
     hint = NON_NUMERIC_PHRASES.get(norm)
     if hint is not None:
