@@ -17,6 +17,14 @@ def column_letter(col: int) -> str:
     return letters
 
 
+def column_number(letters: str) -> int:
+    """Column letters -> 1-based number (A -> 1)."""
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
 def a1(row: int, col: int) -> str:
     """0-based (row, col) -> "C5"."""
     return f"{column_letter(col)}{row + 1}"
@@ -28,7 +36,4 @@ def parse_a1(ref: str) -> tuple[int, int]:
     if not match:
         raise ValueError(f"not a cell reference: {ref!r}")
     letters, digits = match.groups()
-    col = 0
-    for ch in letters.upper():
-        col = col * 26 + ord(ch) - 64
-    return int(digits) - 1, col - 1
+    return int(digits) - 1, column_number(letters) - 1

@@ -67,6 +67,7 @@ from xml.parsers import expat
 
 import defusedxml.ElementTree as DefusedET
 
+from ..cellref import column_letter, column_number
 from .report import SEVERITY_LABEL, Finding, Report
 
 __all__ = [
@@ -157,34 +158,19 @@ def _lines(text: str, width: float) -> int:
 # Cell references
 
 
-def _col_index(letters: str) -> int:
-    index = 0
-    for ch in letters.upper():
-        index = index * 26 + ord(ch) - 64
-    return index
-
-
-def _col_letters(index: int) -> str:
-    letters = ""
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _parse_cell(ref: str) -> tuple[int, int] | None:
     """``"C5"`` → ``(5, 3)`` (row, column), or ``None`` when not a single valid cell."""
     match = _CELL_RE.match(ref.strip())
     if not match:
         return None
-    row, col = int(match.group(2)), _col_index(match.group(1))
+    row, col = int(match.group(2)), column_number(match.group(1))
     if not (1 <= row <= 1_048_576 and 1 <= col <= 16_384):
         return None
     return row, col
 
 
 def _ref(row: int, col: int) -> str:
-    return f"{_col_letters(col)}{row}"
+    return f"{column_letter(col - 1)}{row}"
 
 
 def _quote_sheet(name: str) -> str:
@@ -779,7 +765,7 @@ class _ReportSheet:
         for finding in report.sorted_findings():
             number += 1
             rows.append(self._finding_row(number, finding, links))
-        last_col = _col_letters(len(self.COLUMNS))
+        last_col = column_letter(len(self.COLUMNS) - 1)
         cols = "".join(
             f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
             for i, (_, w) in enumerate(self.COLUMNS, start=1)

@@ -95,6 +95,7 @@ from xml.parsers.expat import ExpatError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
+from ..cellref import column_letter, column_number
 from .limits import DEFAULT_LIMITS, MB, Limits
 
 __all__ = [
@@ -250,7 +251,7 @@ def _parse_ref(ref: str) -> tuple[str, int, int] | None:
     if match is None:
         return None
     letters, digits = match.groups()
-    col = _col_number(letters)
+    col = column_number(letters)
     row = int(digits)
     if col > _MAX_COL or row > _MAX_ROW:
         return None
@@ -327,21 +328,6 @@ _FORMULA_TOKEN: Final = re.compile(
 _REF_PART: Final = re.compile(r"(\$?)([A-Za-z]{1,3})?(\$?)([0-9]+)?")
 
 
-def _col_number(letters: str) -> int:
-    number = 0
-    for char in letters.upper():
-        number = number * 26 + ord(char) - 64
-    return number
-
-
-def _col_letters(number: int) -> str:
-    letters = ""
-    while number:
-        number, rest = divmod(number - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
-
-
 def _shift_part(text: str, rows: int, cols: int) -> str | None:
     """Shift one reference end ("A1", "$A1", "A", "$3", …); None when it leaves the sheet."""
     match = _REF_PART.fullmatch(text)
@@ -352,12 +338,12 @@ def _shift_part(text: str, rows: int, cols: int) -> str | None:
         col_abs, row_abs = "", col_abs + row_abs
     out = ""
     if letters is not None:
-        col = _col_number(letters)
+        col = column_number(letters)
         if not col_abs:
             col += cols
         if not 1 <= col <= _MAX_COL:
             return None
-        out += col_abs + _col_letters(col)
+        out += col_abs + column_letter(col - 1)
     if digits is not None:
         row = int(digits)
         if not row_abs:
@@ -374,7 +360,7 @@ def _in_sheet(text: str) -> bool:
     if match is None:
         return False
     _, letters, _, digits = match.groups()
-    if letters is not None and _col_number(letters) > _MAX_COL:
+    if letters is not None and column_number(letters) > _MAX_COL:
         return False
     return digits is None or 1 <= int(digits) <= _MAX_ROW
 
@@ -689,7 +675,7 @@ class _SheetPart:
             row, col = self.row, self.col
             if row < 1 or col > _MAX_COL:
                 raise _Malformed(f"第 {row} 行的单元格没有地址且无法推算")
-            ref = f"{_col_letters(col)}{row}"
+            ref = f"{column_letter(col - 1)}{row}"
         else:
             parsed = _parse_ref(ref)
             if parsed is None:
