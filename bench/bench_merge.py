@@ -1,6 +1,6 @@
 """Throughput and peak memory of `xltools merge`, serial and on every core.
 
-Run:  python3 bench/bench_merge.py [--n 2000] [--copies 1] [--work DIR] [--workers N]
+Run:  python3 bench/bench_merge.py [--n 2000] [--copies 1] [--work DIR] [--workers N] [--json F]
 
 It builds N filled returns of the 2023 项目支出绩效自评表 — distributed to a generated roster of
 N bureaus, every field pre-filled as if the unit had filled and returned it, figures varied —
@@ -171,6 +171,9 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1, help="inputs per generated return")
     parser.add_argument("--work", type=Path, help="keep (and reuse) the returns here")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="all cores")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results" / "merge.json", help="results file"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     work = args.work or Path(tempfile.mkdtemp(prefix="xltools-bench-merge-"))
@@ -200,10 +203,10 @@ def main() -> None:
         "generation_seconds": round(generation, 1),
         "runs": runs,
     }
-    target = ROOT / "bench" / "results" / "merge.json"
+    target = args.json.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"→ {target.relative_to(ROOT)}")
+    print(f"→ {target}")
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -89,9 +89,14 @@ def merge_command(
     xltools merge returned/ -o 汇总.xlsx
     xltools merge "returned/**/*.xlsx" 补交.zip -o 汇总.xlsx --csv analyst/
 
-    每个输入都有交代：采纳、被替代（同一单位同一项目的另一份提交被采纳）或未采纳（附原因）。
-    有一般校验错误的文件默认采纳，错误数列在汇总中；--strict 则不采纳。
-    被篡改、不是模板、模板版本已停用、无法读取的文件不采纳。
+    \b
+    每个输入只计一次：输入 N = 采纳 + 被替代 + 未采纳（附原因），“清单”工作表逐个列出。
+    · 同一单位同一项目多次提交只采纳一份。“同一”指：有下发时盖的单位编号的，模板 + 单位编号；
+      否则模板 + 单位名称 + 项目名称。--supersede latest（默认）采纳文件修改时间最新的一份
+      （时间相同取文件名较大的），first 采纳最早的一份。
+    · 有一般校验错误（漏填、格式不对）的文件默认采纳：按规范重新计算的分数进“汇总”，
+      错误数列在“汇总”，每个问题列在“问题清单”；加 --strict 则不采纳。
+    · 被篡改、不是模板、未知模板或版本已停用、无法读取（含压缩炸弹）的文件不采纳。
 
     退出码：0 全部采纳或被替代，1 有未采纳的文件，2 用法错误。
     """
@@ -114,8 +119,7 @@ def merge_command(
     except (InputError, MissingDependency) as error:
         _fail(str(error))
     with result:
-        rejected = result.rejected if result.counts.rejected or result.counts.superseded else None
-        rows = [] if rejected is None else rejected.to_dict("records")
+        rows = result.not_accepted()
         if as_json:
             document = {
                 "inputs": result.counts.inputs,

@@ -32,14 +32,14 @@ import shutil
 import sys
 import tempfile
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from .executor import Executor, make_executor
 from .inputs import DEFAULT_ARCHIVE_LIMITS, ArchiveLimits, InputError, InputItem, expand
-from .spool import Spool, tables
+from .spool import REJECTED, Spool, tables
 from .worker import FileResult
 
 if TYPE_CHECKING:
@@ -129,6 +129,16 @@ class MergeResult:
     @property
     def manifest(self) -> pd.DataFrame:
         return self._frame("manifest")
+
+    def not_accepted(self) -> Iterator[dict[str, Any]]:
+        """The rows of ``rejected`` one by one, without pandas (what the command prints)."""
+        if self._spool is None:
+            raise RuntimeError("MergeResult 已关闭：表格已不可用")
+        table = REJECTED
+        keys = [c.key for c in table.columns]
+        for batch in table.rows(self._spool, analyst=True):
+            for row in batch:
+                yield dict(zip(keys, row, strict=True))
 
     def close(self) -> None:
         if self._spool is not None:

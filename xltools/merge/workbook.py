@@ -147,12 +147,13 @@ def _table_sheet(
                 write_cell(worksheet, row, col, value, column_formats[col])
 
 
-def _page_setup(worksheet: Any) -> None:
-    """A4 landscape, one page wide, the header row repeated on every page."""
+def _page_setup(worksheet: Any, *, one_page_wide: bool = False) -> None:
+    """A4 landscape, the header row repeated on every page."""
     worksheet.set_paper(9)
     worksheet.set_landscape()
-    worksheet.fit_to_pages(1, 0)
     worksheet.repeat_rows(0)
+    if one_page_wide:
+        worksheet.fit_to_pages(1, 0)
 
 
 def _statistics_sheet(
@@ -201,11 +202,11 @@ def _statistics_sheet(
     for col, width in ((0, 14), (1, 10), (3, 12), (4, 8), (6, 10), (7, 8), (9, 28), (10, 14)):
         worksheet.set_column(col, col, width)
     worksheet.set_column(11, 12, 12)
-    _page_setup(worksheet)
+    _page_setup(worksheet, one_page_wide=True)
     worksheet.freeze_panes(1, 0)
     text, number, header = formats["text"], formats["int"], formats["header"]
     blocks: list[tuple[int, list[tuple[Any, ...]], list[Any]]] = [
-        (0, overview, [text, formats["score"]]),
+        (0, overview, [text, text]),
         (3, grades, [text, number]),
         (6, histogram, [text, number]),
     ]
