@@ -93,7 +93,7 @@ def test_check_names_each_bad_file(
         assert lines, output
         assert all(CJK.search(line.split(f" {case.code}: ", 1)[1]) for line in lines)
     # and as a program reads it
-    result = runner.invoke(main, ["check", "--json", "--no-copy", "--", str(path)])
+    result = runner.invoke(main, ["check", "--json", "-o", str(tmp_path / "j"), "--", str(path)])
     assert result.exit_code == case.exit, result.output
     report = json.loads(result.output)
     found = [f for f in report["findings"] if f["code"] == case.code]
@@ -366,3 +366,10 @@ def test_shared_formula_text_is_budgeted(
         read_workbook(target, Limits(max_shared_formula_chars=50))
     assert caught.value.code == "read-too-large" and "共享公式" in caught.value.message
     assert read_parts(target)  # still a valid package
+
+
+def test_damaged_metadata_is_one_finding(
+    corpus: tuple[Path, dict[str, CorpusCase]], registry: Registry
+) -> None:
+    codes = [f.code for f in _report(corpus, registry, "prefill-not-an-object.xlsx").findings]
+    assert codes.count("tamper-meta-changed") == 1, codes

@@ -597,6 +597,35 @@ def _zip_bomb_ratio(bases: _Bases, path: Path) -> None:
 
 
 @case(
+    "zip-bomb-unused-part.xlsx",
+    "read-zip-bomb",
+    "200 MB of zeros in a part the checker never reads (docProps/thumbnail.jpeg), which the "
+    "checked copy would have copied",
+    bomb=True,
+)
+def _zip_bomb_unused(bases: _Bases, path: Path) -> None:
+    parts = read_parts(bases.filled())
+    parts["docProps/thumbnail.jpeg"] = b""
+    _stream_part(path, parts, "docProps/thumbnail.jpeg", b"\xff\xd8\xff", b"\x00", 200 * MB)
+
+
+@case(
+    "damaged-unused-part.xlsx",
+    "copy-not-written",
+    "a bad CRC in docProps/app.xml, a part the checker never reads: checked, but no copy",
+    exit=0,
+)
+def _damaged_unused(bases: _Bases, path: Path) -> None:
+    write_parts(path, read_parts(bases.filled()), zipfile.ZIP_STORED)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("docProps/app.xml")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 10] ^= 0x20  # one letter's case: the XML stays well-formed, the CRC fails
+    path.write_bytes(bytes(data))
+
+
+@case(
     "zip-bomb-lying-size.xlsx",
     "read-corrupt-zip",
     "a zip bomb whose directory claims 100 KB",
@@ -979,6 +1008,15 @@ def _deleted(bases: _Bases, path: Path) -> None:
 @case("fingerprint-edited.xlsx", "tamper-fingerprint", "the metadata's fingerprint edited")
 def _fingerprint(bases: _Bases, path: Path) -> None:
     edit_book(bases.distributed(), path, set_meta("fingerprint", "0" * 64))
+
+
+@case(
+    "prefill-not-an-object.xlsx",
+    "tamper-meta-changed",
+    "the metadata's pre-filled values replaced by the number 0 (once an internal error)",
+)
+def _prefill_number(bases: _Bases, path: Path) -> None:
+    edit_book(bases.distributed(), path, set_meta("prefill", 0))
 
 
 @case("junk-rows.xlsx", "tamper-extra-content", "50,000 rows of junk below the form")

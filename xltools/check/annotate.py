@@ -59,6 +59,7 @@ import tempfile
 import time
 import unicodedata
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1267,7 +1268,9 @@ def write_checked_copy(source: Path, target: Path, report: Report) -> None:
                 raise ValueError(f"{source}: the ZIP holds duplicate part names")
             parts = {info.filename: archive.read(info) for info in infos}
             comment = archive.comment
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as error:
+        # A part the checker never reads may be damaged (bad CRC, broken deflate stream) or
+        # encrypted: that ended in an internal error (zlib.error) instead of "no copy".
         raise ValueError(f"{source}: not an xlsx (ZIP) file: {error}") from error
     package = _annotate(parts, report)
 

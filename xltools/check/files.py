@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..registry import Registry
+from ..xlsx.limits import Limits
 from .report import Finding, Report
 
 CHECKED_SUFFIX = ".checked.xlsx"
@@ -70,8 +71,6 @@ def run_checks(
     import click
 
     from ..xlsx.limits import LimitsError, limits_from_env
-    from .annotate import write_checked_copy
-    from .run import check_file
 
     try:  # read once: a bad XLTOOLS_LIMITS is a usage error (exit 2), not one per file
         limits = limits_from_env()
@@ -86,34 +85,58 @@ def run_checks(
         iterator = bar.__enter__()
     try:
         for path in iterator:
-            try:
-                report, workbook = check_file(path, registry, limits=limits)
-            except Exception as error:  # a bug of ours: say so, keep going, exit 2 at the end
-                report = Report(file=str(path))
-                report.add(
-                    Finding(
-                        "error",
-                        "internal-error",
-                        f"检查时发生内部错误（{type(error).__name__}: {error}）；请把此文件和这条信息反馈给开发人员。",
-                    )
-                )
-                if os.environ.get("XLTOOLS_DEBUG"):  # the traceback is for developers only
-                    traceback.print_exc(file=sys.stderr)
-                results.append(CheckResult(report, internal_error=True))
-                continue
-            result = CheckResult(report)
-            if copy and workbook is not None:
-                target = copy_path(path, output, len(files) > 1)
-                if target.resolve() == path.resolve():
-                    report.add(
-                        Finding("error", "usage-overwrite-input", "检查后的副本不能覆盖原文件")
-                    )
-                else:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    write_checked_copy(path, target, report)
-                    result.copy = target
-            results.append(result)
+            target = copy_path(path, output, len(files) > 1) if copy else None
+            results.append(check_one(path, registry, limits, copy_to=target))
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
     return results
+
+
+def check_one(
+    path: Path, registry: Registry, limits: Limits | None, *, copy_to: Path | None
+) -> CheckResult:
+    """Check ``path`` and, when it could be read and ``copy_to`` is given, write the checked
+    copy there: what ``xltools check`` does for each file. Never raises: a bug of ours becomes
+    an ``internal-error`` finding (and exit 2)."""
+    from .annotate import write_checked_copy
+    from .run import check_file
+
+    try:
+        report, workbook = check_file(path, registry, limits=limits)
+        result = CheckResult(report)
+        if copy_to is None or workbook is None:
+            return result
+        if copy_to.resolve() == path.resolve():
+            report.add(Finding("error", "usage-overwrite-input", "检查后的副本不能覆盖原文件"))
+            return result
+        copy_to.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            write_checked_copy(path, copy_to, report)
+        except ValueError as error:
+            # A package the reader accepts but the annotator cannot edit (no styles part,
+            # UTF-16 parts …): the check stands, only the copy is missing. This ended in an
+            # internal error (exit 2) before.
+            report.add(
+                Finding(
+                    "warning",
+                    "copy-not-written",
+                    f"未能写出检查后的副本（{error}）：此文件的结构不是本工具能编辑的形式；"
+                    "检查结果不受影响。用 Excel 或 WPS 打开并重新保存后再检查，即可得到副本。",
+                )
+            )
+        else:
+            result.copy = copy_to
+        return result
+    except Exception as error:  # a bug of ours: say so, keep going, exit 2 at the end
+        report = Report(file=str(path))
+        report.add(
+            Finding(
+                "error",
+                "internal-error",
+                f"检查时发生内部错误（{type(error).__name__}: {error}）；请把此文件和这条信息反馈给开发人员。",
+            )
+        )
+        if os.environ.get("XLTOOLS_DEBUG"):  # the traceback is for developers only
+            traceback.print_exc(file=sys.stderr)
+        return CheckResult(report, internal_error=True)

@@ -269,12 +269,15 @@ def _prefill_values(ctx: CheckContext) -> dict[str, Any]:
     try:
         values = json.loads(text)
     except ValueError:
-        ctx.finding(
-            "error",
-            "tamper-meta-changed",
-            "元数据中的预填内容已损坏：元数据工作表被改动。",
-            sheet=META_SHEET,
-        )
+        values = None
+    if not isinstance(values, dict):  # JSON, but not an object ("0"): .items() crashed
+        if not any(f.code == "tamper-meta-changed" for f in ctx.report.findings):
+            ctx.finding(
+                "error",
+                "tamper-meta-changed",
+                "元数据中的预填内容已损坏：元数据工作表被改动。",
+                sheet=META_SHEET,
+            )
         return {}
     result: dict[str, Any] = {}
     for field_id, value in values.items():
@@ -297,6 +300,8 @@ def _prefill(ctx: CheckContext) -> None:
     try:
         prefill = json.loads(ctx.meta.get("prefill", "") or "{}")
     except ValueError:
+        prefill = {}
+    if not isinstance(prefill, dict):
         prefill = {}
     recomputed = fingerprint(ctx.spec.template, ctx.spec.version, ctx.spec.sha256, bureau, prefill)
     if recomputed != stamp and ctx.meta.get("spec_sha256") == ctx.spec.sha256:

@@ -1230,8 +1230,24 @@ class _Reader:
 
     # -- the workbook ----------------------------------------------------------------------
 
+    def check_package(self) -> None:
+        """Every part's declared size, ratio, compression and encryption, and their declared
+        total: the checked copy copies every part, so a bomb in a part the checker itself
+        never reads (a 5 GB "thumbnail") must be refused here too."""
+        total = 0
+        for info in self.zip.infolist():
+            self.check_declared([info])
+            total += info.file_size
+            if total > self.limits.max_total_inflated_bytes:
+                raise _error(
+                    "read-zip-bomb",
+                    f"各部件声明解压后共 {_size(total)}，"
+                    f"超过上限 {_size(self.limits.max_total_inflated_bytes)}",
+                )
+
     def read(self) -> RawWorkbook:
         limits = self.limits
+        self.check_package()
         names = [info.filename for info in self.zip.infolist()]
         lowered = [name.lower() for name in names]
 
