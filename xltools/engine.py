@@ -16,8 +16,19 @@ from .expr.ast import walk
 from .spec.model import Spec
 
 
+_ORDERS: dict[tuple[str, int, str], list[str]] = {}
+
+
 def evaluation_order(spec: Spec) -> list[str]:
-    """Computed and range fields, each after everything it depends on."""
+    """Computed and range fields, each after everything it depends on (once per spec version:
+    a merge evaluates thousands of files of the same spec)."""
+    key = (spec.template, spec.version, spec.sha256)
+    if key not in _ORDERS or not spec.sha256:
+        _ORDERS[key] = _order(spec)
+    return _ORDERS[key]
+
+
+def _order(spec: Spec) -> list[str]:
     graph: dict[str, set[str]] = {}
     for field in spec.fields.values():
         if field.formula is not None:
