@@ -15,7 +15,6 @@ from .expr import BLANK, ExcelError, Name, Value, evaluate, top_level
 from .expr.ast import walk
 from .spec.model import Spec
 
-
 _ORDERS: dict[tuple[str, int, str], list[str]] = {}
 
 
