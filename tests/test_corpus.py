@@ -123,8 +123,14 @@ def test_a_real_process_on_a_sample(
     assert len(sample) >= 7
     command = [sys.executable, "-c", "from xltools.cli import main; main()", "check", "-o"]
     command += [str(tmp_path), "--", *(str(folder / c.file) for c in sample)]
+    root = str(Path(__file__).resolve().parent.parent)  # this checkout, not an installed copy
+    path = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH", "")]))
     done = subprocess.run(
-        command, capture_output=True, timeout=120, env={**os.environ, "LC_ALL": "C.UTF-8"}
+        command,
+        capture_output=True,
+        timeout=120,
+        cwd=root,
+        env={**os.environ, "LC_ALL": "C.UTF-8", "PYTHONPATH": path},
     )
     output = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
     assert done.returncode == 1, output

@@ -7,6 +7,7 @@ For a long run: ``python scripts/fuzz.py --minutes 10``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +26,15 @@ from hypothesis import strategies as st
 
 from xltools.registry import Registry
 
-with temporary_folder() as _work:
-    SEEDS = build_seeds(Path(_work))
+
+@functools.cache
+def seeds() -> dict[str, bytes]:
+    """Built when the first example is drawn, not when the suite is collected."""
+    with temporary_folder() as work:
+        return build_seeds(Path(work))
+
+
+MUTATED = st.deferred(lambda: mutated_workbooks(seeds()))
 SETTINGS = settings(
     deadline=None,  # the property bounds the time itself (TIME_LIMIT), with a watchdog
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -47,7 +55,7 @@ def _report_stats() -> Iterator[None]:
 def test_the_seeds_are_valid_workbooks(tmp_path: Path) -> None:
     from xltools.check.run import check_file
 
-    for name, data in SEEDS.items():
+    for name, data in seeds().items():
         path = tmp_path / f"{name}.xlsx"
         path.write_bytes(data)
         report, workbook = check_file(path, REGISTRY)
@@ -56,7 +64,7 @@ def test_the_seeds_are_valid_workbooks(tmp_path: Path) -> None:
 
 
 @settings(SETTINGS, max_examples=300)
-@given(mutated=mutated_workbooks(SEEDS))
+@given(mutated=MUTATED)
 def test_check_survives_mutated_workbooks(mutated: Mutated) -> None:
     with temporary_folder() as folder:
         check_one_file(mutated, REGISTRY, Path(folder), STATS)
@@ -72,7 +80,7 @@ def _merge_available() -> bool:
 
 @pytest.mark.skipif(not _merge_available(), reason="xltools.merge is not there yet")
 @settings(SETTINGS, max_examples=15)
-@given(batch=st.lists(mutated_workbooks(SEEDS), min_size=1, max_size=5))
+@given(batch=st.lists(MUTATED, min_size=1, max_size=5))
 def test_merge_accounts_for_every_mutated_workbook(batch: list[Mutated]) -> None:
     with temporary_folder() as folder:
         merge_accounts(batch, Path(folder) / "returns", STATS)

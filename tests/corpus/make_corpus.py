@@ -544,6 +544,20 @@ def _broken_xml(bases: _Bases, path: Path) -> None:
     edit_parts(bases.filled(), path, change)
 
 
+@case(
+    "unknown-encoding.xlsx",
+    "read-xml-malformed",
+    'a part declaring encoding="true" (found by the fuzzer: once an internal error)',
+)
+def _unknown_encoding(bases: _Bases, path: Path) -> None:
+    def change(parts: Parts) -> None:
+        rels = parts["_rels/.rels"].decode("utf-8")
+        rels = re.sub(r"^<\?xml[^>]*\?>", "", rels)
+        parts["_rels/.rels"] = ('<?xml version="1.0" encoding="true"?>' + rels).encode()
+
+    edit_parts(bases.filled(), path, change)
+
+
 @case("duplicate-entry.xlsx", "read-corrupt-zip", "two zip entries named xl/workbook.xml")
 def _duplicate(bases: _Bases, path: Path) -> None:
     parts = read_parts(bases.filled())

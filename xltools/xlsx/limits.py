@@ -52,11 +52,12 @@ class Limits:
     #: Number of entries in the zip's central directory (2,000). Counted from the
     #: end-of-central-directory record before the directory itself is parsed.
     max_parts: int = 2_000
-    #: Inflated size of any one part that is read (100 MB), declared or actual.
+    #: Inflated size of any one part (100 MB): as declared for every part (the checked copy
+    #: copies them all), and as actually produced for the parts the checker reads.
     max_part_inflated_bytes: int = 100 * MB
-    #: Inflated size of all parts read for one workbook together (300 MB), declared or actual.
+    #: Inflated size of all parts together (300 MB): declared, and actual for those read.
     max_total_inflated_bytes: int = 300 * MB
-    #: Inflated : compressed ratio of one part (200 : 1) ...
+    #: Inflated : compressed ratio of any one part (200 : 1) ...
     max_ratio: float = 200.0
     #: ... applied only to parts that inflate to more than this (1 MB): small XML parts
     #: (long runs of identical empty cells) legitimately compress better than 200 : 1.

@@ -1209,7 +1209,9 @@ class _Reader:
             raise _error("read-corrupt-zip", str(exc), part=name) from exc
         except RuntimeError as exc:  # zipfile: "File ... is encrypted, password required"
             raise _error("read-encrypted", str(exc), part=name) from exc
-        except (ValueError, IndexError, KeyError, TypeError, OverflowError) as exc:
+        # LookupError: expat looks up the encoding a part declares (encoding="true"), and an
+        # unknown one ended in an internal error. It also covers IndexError and KeyError.
+        except (ValueError, LookupError, TypeError, OverflowError) as exc:
             raise _error("read-xml-malformed", f"{type(exc).__name__}: {exc}", part=name) from exc
 
     def rels(self, part: str, required: bool) -> _Rels:
