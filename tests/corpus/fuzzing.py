@@ -502,6 +502,8 @@ class Stats:
     slowest: float = 0.0
     codes: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
+    #: checked copies our own reader refuses, with the code: not a failure, worth a look
+    odd_copies: list[tuple[Mutated, str]] = field(default_factory=list)
 
     def line(self) -> str:
         return (
@@ -576,8 +578,9 @@ def check_one_file(mutated: Mutated, registry: Any, folder: Path, stats: Stats) 
     assert copy.is_file()
     try:
         read_workbook(copy)
-    except WorkbookReadError:
+    except WorkbookReadError as error:
         stats.unreadable_copies += 1
+        stats.odd_copies.append((mutated, f"{error.code}: {error.message}"))
 
 
 def merge_accounts(batch: list[Mutated], folder: Path, stats: Stats) -> None:

@@ -545,6 +545,22 @@ def _broken_xml(bases: _Bases, path: Path) -> None:
 
 
 @case(
+    "cell-outside-its-row.xlsx",
+    "read-xml-malformed",
+    "a cell XFD1048576 filed under row 34 (found by the fuzzer: its checked copy held the cell "
+    "twice)",
+)
+def _cell_outside_row(bases: _Bases, path: Path) -> None:
+    def change(parts: Parts) -> None:
+        name = sheet_part(parts, FORM_SHEET)
+        parts[name] = set_cell_xml(parts[name], "L34", "<v>1</v>", None).replace(
+            b'<c r="L34"', b'<c r="XFD1048576"', 1
+        )
+
+    edit_parts(bases.filled(), path, change)
+
+
+@case(
     "unknown-encoding.xlsx",
     "read-xml-malformed",
     'a part declaring encoding="true" (found by the fuzzer: once an internal error)',
@@ -1099,9 +1115,14 @@ def _ref(bases: _Bases, path: Path) -> None:
     edit_cell(bases, bases.filled(), path, "ind_output_quality_1_actual", "<v>#REF!</v>", "e")
 
 
-@case("long-text.xlsx", "value-too-long", "100,000 characters in 实际完成情况")
+@case(
+    "long-text.xlsx",
+    "value-too-long",
+    "100,000 characters in 实际完成情况, three times what an Excel cell holds (written in the XML)",
+)
 def _long(bases: _Bases, path: Path) -> None:
-    edit_book(bases.filled(), path, set_fields({"goal_actual": "很好" * 50_000}))
+    body = "<is><t>" + "很好" * 50_000 + "</t></is>"
+    edit_cell(bases, bases.filled(), path, "goal_actual", body, "inlineStr")
 
 
 @case(

@@ -608,6 +608,7 @@ class _SheetPart:
         self.budget = budget or _Budget(DEFAULT_LIMITS)
         self.ranges = 0  # validation areas and merged ranges read
         self.row = 0
+        self.row_given = 0  # the r= of the <row> being read, 0 when it has none
         self.col = 0
         self.max_row = 0
         self.max_col = 0
@@ -651,8 +652,9 @@ class _SheetPart:
             self.row += 1
             if self.row > _MAX_ROW:
                 raise _Malformed(f"行数超过 {_MAX_ROW:,}")
+            self.row_given = 0
         elif r.isdigit() and 1 <= int(r) <= _MAX_ROW:
-            self.row = int(r)
+            self.row = self.row_given = int(r)
         else:
             raise _Malformed(f"行号 “{r[:20]}” 无效")
         self.col = 0
@@ -681,6 +683,11 @@ class _SheetPart:
             if parsed is None:
                 raise _Malformed(f"单元格地址 “{ref[:20]}” 无效")
             ref, row, col = parsed
+            if self.row_given and row != self.row_given:
+                # A cell filed under another row (<row r="34"><c r="A9"/>): Excel refuses such
+                # a sheet, and the checked copy, adding a note to the cell in its own row,
+                # would hold the cell twice.
+                raise _Malformed(f"单元格 {ref} 不在它的行（第 {self.row_given} 行）中")
             self.row = row
             self.col = col
         if row > self.max_row:
