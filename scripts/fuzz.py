@@ -129,13 +129,13 @@ def main() -> int:
     print("codes: " + ", ".join(f"{code} {n}" for code, n in stats.codes.most_common()))
     for failure in stats.failures:
         print(f"FAILED {failure}")
-    for mutated, error in stats.odd_copies:  # observations, not failures
+    for mutated, refusal in stats.odd_copies:  # observations, not failures
         digest = hashlib.sha256(mutated.data).hexdigest()[:12]
         folder = args.out / f"unreadable-copy-{digest}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"00-{mutated.seed}.xlsx").write_bytes(mutated.data)
-        (folder / "what.txt").write_text(f"{error}\n\n{mutated!r}\n", encoding="utf-8")
-        print(f"NOTE the checked copy of {folder} is refused by the reader: {error[:200]}")
+        (folder / "what.txt").write_text(f"{refusal}\n\n{mutated!r}\n", encoding="utf-8")
+        print(f"NOTE the checked copy of {folder} is refused by the reader: {refusal[:200]}")
     return 1 if stats.failures else 0
 
 
