@@ -43,6 +43,7 @@ if __name__ == "__main__":  # run as a script: make the package importable from 
 import openpyxl  # noqa: E402
 import yaml  # noqa: E402
 
+from xltools.cellref import a1  # noqa: E402
 from xltools.fill import fill_workbook, flatten  # noqa: E402
 from xltools.generate import generate_template, layout_spec  # noqa: E402
 from xltools.generate.metadata import META_KEYS, META_SHEET  # noqa: E402
@@ -167,20 +168,11 @@ class _Bases:
     def where(self, field_id: str, template: str = FORM) -> tuple[str, str]:
         """(sheet, "C5") of a field as the layout places it."""
         sheet, cell = layout_spec(self.spec(template)).field_positions()[field_id]
-        return sheet, f"{_letters(cell.col)}{cell.row + 1}"
+        return sheet, a1(cell.row, cell.col)
 
 
 def _generate(spec: Spec, path: Path, **options: Any) -> None:
     generate_template(spec, path, issued_at=dt.datetime(2024, 3, 15, tzinfo=dt.UTC), **options)
-
-
-def _letters(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rest = divmod(col - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 # --------------------------------------------------------------------------------------------
