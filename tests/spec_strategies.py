@@ -30,9 +30,10 @@ def _number(field: Field) -> st.SearchStrategy[Any]:
     edges = sorted({low, high, 0.0, 1.0} & {x for x in (low, high, 0.0, 1.0) if low <= x <= high})
     # A spreadsheet keeps 15 significant digits: draw only what a cell can hold.
     drawn: st.SearchStrategy[float] = (
-        st.floats(low, high, allow_nan=False, allow_infinity=False)
+        st.floats(low, high, allow_nan=False, allow_infinity=False, allow_subnormal=False)
         .map(lambda x: float(f"{x:.15g}"))
-        .filter(lambda x: low <= x <= high)
+        # Nor subnormal magnitudes, which no spreadsheet stores.
+        .filter(lambda x: low <= x <= high and (x == 0 or abs(x) >= 1e-300))
     )
     if field.type == "integer":
         return st.integers(int(low), int(high)).map(float)

@@ -317,6 +317,15 @@ def test_limits_from_the_environment(
     result = runner.invoke(main, ["check", "--no-copy", str(path)], env={ENV_VAR: "max_file=1k"})
     assert result.exit_code == 2 and "usage-bad-limits" in result.output, result.output
     assert "Traceback" not in result.output
+    out = folder.parent / "merged.xlsx"
+    result = runner.invoke(main, ["merge", str(path), "-o", str(out)], env={ENV_VAR: "max_file=1k"})
+    assert result.exit_code == 2 and "usage-bad-limits" in result.output, result.output
+    assert not out.exists()
+    result = runner.invoke(
+        main, ["merge", str(path), "-o", str(out)], env={ENV_VAR: "max_file_bytes=1k"}
+    )
+    assert result.exit_code == 1 and "read-too-large" in result.output, result.output
+    assert "超出读取上限" in result.output
     # check_file without limits reads the variable too (merge calls it that way)
     monkeypatch.setenv(ENV_VAR, "max_cells=100")
     report, _ = check_file(path, registry)
@@ -379,3 +388,28 @@ def test_damaged_metadata_is_one_finding(
 ) -> None:
     codes = [f.code for f in _report(corpus, registry, "prefill-not-an-object.xlsx").findings]
     assert codes.count("tamper-meta-changed") == 1, codes
+
+
+def test_merge_accounts_for_every_bad_file(
+    corpus: tuple[Path, dict[str, CorpusCase]], tmp_path: Path
+) -> None:
+    """The whole corpus in one merge: every file is accounted for, and (with ``--strict``, as a
+    bureau that accepts only clean returns runs it) none with an error is accepted: each
+    names its corpus code as its reason or among its findings."""
+    from xltools.filenames import readable
+    from xltools.merge import merge
+
+    folder, made = corpus
+    with merge([folder], strict=True, workers=1) as result:
+        assert result.counts.inputs == len(list(folder.iterdir()))
+        status = dict(zip(result.manifest["file"], result.manifest["status"], strict=True))
+        reason = dict(zip(result.manifest["file"], result.manifest["code"], strict=True))
+        findings = result.findings.groupby("file")["code"].agg(set).to_dict()
+    for case in made.values():
+        name = readable(str(folder / case.file))
+        assert name in status, case.file
+        if case.exit == 0:
+            continue
+        assert status[name] != "采纳", case.file
+        codes = {reason[name]} | findings.get(name, set())
+        assert case.code in codes, (case.file, codes)

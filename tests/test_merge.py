@@ -606,6 +606,26 @@ def test_zip_member_names_written_on_chinese_windows(returns_of_two: Path, tmp_p
     assert name.startswith(f"{archive}!汇总表")
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="file names are bytes only on Linux")
+def test_file_names_in_gbk_bytes_are_merged_and_readable(
+    returns_of_two: Path, tmp_path: Path
+) -> None:
+    """A file copied from a Windows USB stick: its name is GBK bytes, held by Python as
+    surrogate escapes that SQLite, the workbook and the terminal cannot take."""
+    folder = tmp_path / "usb"
+    folder.mkdir()
+    raw_name = os.fsdecode("单位一.xlsx".encode("gbk"))
+    (folder / raw_name).write_bytes(_file(returns_of_two, 0).read_bytes())
+    (folder / os.fsdecode(b"\xff\xfe.xlsx")).write_bytes(b"not a workbook")
+    target = tmp_path / "汇总.xlsx"
+    with merge([folder], specs_dir=SPECS, outputs=Outputs(xlsx=target)) as result:
+        assert result.counts.accepted == 1
+        files = list(result.manifest["file"])
+    assert str(folder / "单位一.xlsx") in files
+    assert str(folder / "\ufffd\ufffd.xlsx") in files
+    assert target.exists()
+
+
 def test_parquet_without_pyarrow_is_a_clear_error(
     returns_of_two: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -26,7 +26,11 @@ number = st.one_of(
     st.sampled_from(_EDGES),
     st.integers(-5, 200).map(float),
     st.integers(0, 100_000).map(lambda cents: cents / 100),
-    st.floats(-1e3, 1e9, allow_nan=False, allow_subnormal=False).map(lambda x: float(f"{x:.12g}")),
+    # Tiny magnitudes are left out: nudged by _NUDGES they turn subnormal, which no
+    # spreadsheet stores (the harness refuses to write them).
+    st.floats(-1e3, 1e9, allow_nan=False, allow_subnormal=False)
+    .filter(lambda x: x == 0 or abs(x) >= 1e-300)
+    .map(lambda x: float(f"{x:.12g}")),
 )
 blank_or_number = st.one_of(st.just(BLANK), number)
 actual_value = st.one_of(blank_or_number, st.sampled_from(["全覆盖", "", "12"]))

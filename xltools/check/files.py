@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..filenames import readable
 from ..registry import Registry
 from ..xlsx.limits import Limits
 from .report import Finding, Report
@@ -43,26 +44,12 @@ def _skipped(path: Path) -> bool:
 
 
 def copy_path(source: Path, output: Path | None, many: bool) -> Path:
-    name = _printable_stem(source.stem) + CHECKED_SUFFIX
+    name = readable(source.stem) + CHECKED_SUFFIX
     if output is None:
         return source.with_name(name)
     if many or output.is_dir() or not output.suffix:
         return output / name
     return output
-
-
-def _printable_stem(stem: str) -> str:
-    """A file name from a Windows USB stick or zip is often GBK bytes, which Python holds as
-    surrogate escapes: a copy named with them could not be printed (``→ copy``) on a UTF-8
-    output, an internal error. Name the copy in UTF-8: GB18030 when the bytes are that, else
-    with U+FFFD for what cannot be read."""
-    if not any("\udc80" <= char <= "\udcff" for char in stem):
-        return stem
-    raw = os.fsencode(stem)
-    try:
-        return raw.decode("gb18030")
-    except UnicodeDecodeError:
-        return raw.decode("utf-8", "replace")
 
 
 def run_checks(

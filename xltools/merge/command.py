@@ -100,11 +100,16 @@ def merge_command(
 
     退出码：0 全部采纳或被替代，1 有未采纳的文件，2 用法错误。
     """
+    from ..xlsx.limits import LimitsError, limits_from_env
     from .core import MissingDependency, Outputs, merge
     from .inputs import InputError
 
     if output.suffix.lower() != ".xlsx":
         _fail(f"[usage-output-not-xlsx] -o 应是 .xlsx 文件，而不是 “{output}”")
+    try:  # once, here: a bad XLTOOLS_LIMITS is a usage error, not an internal error per file
+        limits_from_env()
+    except LimitsError as error:
+        _fail(f"[usage-bad-limits] {error}")
     outputs = Outputs(xlsx=output, csv=csv_dir, parquet=parquet, sqlite=sqlite)
     try:
         result = merge(

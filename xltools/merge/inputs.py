@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from ..filenames import readable
+
 CHECKED_SUFFIX: Final = ".checked.xlsx"
 _GLOB_CHARS: Final = frozenset("*?[")
 _MB: Final = 1024 * 1024
@@ -112,12 +114,12 @@ def expand(
         seen.add(real)
         skipped = _skip_reason(file.name)
         if skipped:
-            items.append(InputItem(str(file), str(file), *skipped))
+            items.append(InputItem(readable(str(file)), str(file), *skipped))
         elif file.suffix.lower() == ".zip":
             archives += 1
             items.extend(_archive(file, workdir / f"zip{archives:06d}", limits))
         else:
-            items.append(InputItem(str(file), str(file)))
+            items.append(InputItem(readable(str(file)), str(file)))
     return items
 
 
@@ -154,7 +156,7 @@ class _Refused(Exception):
 
 
 def _archive(path: Path, destination: Path, limits: ArchiveLimits) -> list[InputItem]:
-    display = str(path)
+    display = readable(str(path))
     try:
         return _extract(path, display, destination, limits)
     except _Refused as refused:

@@ -37,6 +37,13 @@ REJECTING_CODES: Final = {
     "unknown-template": "未知模板",
     "superseded-version": "模板版本已停用",
     "read-legacy-xls": "旧版 .xls 工作簿",
+    # refused on purpose, not unreadable: say why, so the bureau knows what to change
+    "read-macros": "含宏，未打开",
+    "read-external-links": "含外部链接，未打开",
+    "read-encrypted": "设置了打开密码",
+    "read-zip-bomb": "疑似压缩炸弹，未解压",
+    "read-xml-unsafe": "含不安全的 XML（实体声明），未解析",
+    "read-too-large": "超出读取上限",
 }
 
 
