@@ -194,10 +194,11 @@ def distribute(
     progress: Callable[[Iterable[RosterRow]], Iterable[RosterRow]] = lambda rows: rows,
 ) -> Path:
     """Write one workbook per row and the manifest; returns the manifest's path."""
-    from .generate import generate_template, layout_spec
+    from .generate import generate_template
+    from .generate.plan import build_plan
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    layout = layout_spec(spec)  # the same for every bureau: computed once
+    plan = build_plan(spec)  # what every bureau's copy shares: worked out once
     issued = dt.datetime.now(dt.UTC).replace(microsecond=0)
     entries = []
     for roster_row in progress(rows):
@@ -211,7 +212,7 @@ def distribute(
             bureau_id=bureau,
             bureau_name=name,
             issued_at=issued,
-            layout=layout,
+            plan=plan,
         )
         entries.append(
             {

@@ -9,15 +9,17 @@ problem stands. The panel is a sheet of its own, so it is never part of the form
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from ..expr import Boolean, Call, Node, Text, evaluate, to_formula, top_level
+from ..expr import Boolean, Call, Name, Node, Text, evaluate, to_formula, top_level
+from ..expr.ast import walk
 from ..spec.model import Check, Spec
-from .layout import Layout
+from .layout import Cell, Layout
 from .metadata import PANEL_SHEET
 from .styles import FONT
 
@@ -26,6 +28,7 @@ FIRST_ROW: Final = 5  # 0-based row of the first check
 HEADER = ("序号", "级别", "检查内容", "位置", "状态")
 SEVERITY_LABEL: Final = {"error": "错误", "warning": "提醒", "info": "提示"}
 ERROR_FILL, WARNING_FILL = "#FF7C80", "#FFD966"
+MARKED: Final = ("error", "warning")  # severities whose cell is marked on the form
 
 
 def status_node(check: Check) -> Node:
@@ -49,7 +52,11 @@ def overall_text(errors: int, warnings: int) -> str:
 
 
 def _anchor(spec: Spec, check: Check, layout: Layout) -> tuple[str, int, int] | None:
-    positions = layout.field_positions()
+    return anchor_at(check, layout.field_positions())
+
+
+def anchor_at(check: Check, positions: dict[str, tuple[str, Cell]]) -> tuple[str, int, int] | None:
+    """The sheet and cell a check points at: the first of its cells that is on the form."""
     for field_id in check.cells or ():
         if field_id in positions:
             sheet, cell = positions[field_id]
@@ -57,8 +64,100 @@ def _anchor(spec: Spec, check: Check, layout: Layout) -> tuple[str, int, int] | 
     return None
 
 
+@dataclass(frozen=True)
+class PanelRow:
+    severity: str
+    label: str  # 错误 / 提醒 / 提示
+    message: str
+    link: tuple[str, str] | None  # (internal URL, the cell it shows)
+    formula: str  # the status formula, "=IF(IFERROR(…),"通过","待处理")"
+
+
+@dataclass(frozen=True)
+class MarkRule:
+    sheet: str
+    row: int
+    col: int
+    criteria: str
+    severity: str
+
+
+@dataclass
+class PanelPlan:
+    """Everything the panel and the form's marks hold that does not depend on the values:
+    built once per spec; a bureau's workbook adds only the statuses."""
+
+    checks: tuple[Check, ...]
+    rows: tuple[PanelRow, ...]
+    overall_formula: str
+    marks: tuple[MarkRule, ...]
+    statuses: StatusCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.statuses = StatusCache(self.checks)
+
+
+class StatusCache:
+    """Check statuses, each remembered by the values of the fields its expression names.
+
+    A check is a pure function of those values, and across a roster most of them name only
+    fields no bureau pre-fills, so each is evaluated once instead of once per workbook."""
+
+    LIMIT: Final = 200_000
+
+    def __init__(self, checks: tuple[Check, ...]) -> None:
+        # Each node is built once: the evaluator compiles a tree once per node object.
+        self._nodes = [status_node(c) for c in checks]
+        self._names = [
+            tuple(sorted({n.name for n in walk(node) if isinstance(n, Name)}))
+            for node in self._nodes
+        ]
+        self._seen: dict[tuple[int, tuple[tuple[type, str], ...]], str] = {}
+
+    def __call__(self, values: dict[str, Any]) -> list[str]:
+        if len(self._seen) > self.LIMIT:
+            self._seen.clear()
+        out = []
+        for index, (node, names) in enumerate(zip(self._nodes, self._names, strict=True)):
+            # type and repr: True == 1.0 and 0.0 == -0.0, but a check may tell them apart
+            key = (index, tuple((type(v), repr(v)) for v in map(values.get, names)))
+            status = self._seen.get(key)
+            if status is None:
+                status = self._seen[key] = str(top_level(evaluate(node, values)))
+            out.append(status)
+        return out
+
+
+def plan_panel(spec: Spec, layout: Layout) -> PanelPlan:
+    positions = layout.field_positions()
+    rows, marks = [], []
+    for check in spec.checks:
+        anchor = anchor_at(check, positions)
+        link = None
+        if anchor is not None:
+            where = xl_rowcol_to_cell(anchor[1], anchor[2])
+            quoted = "'" + anchor[0].replace("'", "''") + "'"
+            link = (f"internal:{quoted}!{where}", where)
+            if check.severity in MARKED:
+                criteria = "=" + to_formula(problem_node(check), str)
+                marks.append(MarkRule(anchor[0], anchor[1], anchor[2], criteria, check.severity))
+        rows.append(
+            PanelRow(
+                check.severity,
+                SEVERITY_LABEL.get(check.severity, check.severity),
+                check.message,
+                link,
+                "=" + to_formula(status_node(check), str),
+            )
+        )
+    last = FIRST_ROW + max(len(spec.checks), 1) - 1
+    errors, warnings = _count("error", last), _count("warning", last)
+    overall = f'=IF({errors}>0,"还有 "&{errors}&" 个问题",IF({warnings}=0,"可以提交","可以提交（另有 "&{warnings}&" 条提醒，请核实）"))'
+    return PanelPlan(tuple(spec.checks), tuple(rows), overall, tuple(marks))
+
+
 def write_panel(
-    workbook: Workbook, spec: Spec, layout: Layout, values: dict[str, Any], password: str
+    workbook: Workbook, plan: PanelPlan, values: dict[str, Any], password: str
 ) -> Worksheet:
     """Add the panel sheet (call before the form sheets are added, so it comes first)."""
     sheet = workbook.add_worksheet(PANEL_SHEET)
@@ -80,9 +179,6 @@ def write_panel(
     sheet.set_column(3, 3, 10)
     sheet.set_column(4, 4, 10)
     sheet.merge_range(0, 0, 0, 4, "填报自检", title)
-    sheet.write_string(
-        2, 0, "本表随填写自动更新，不打印，也无需修改；“待处理”的项目请点击位置前往修改。", cell
-    )
     sheet.merge_range(
         2,
         0,
@@ -93,37 +189,42 @@ def write_panel(
     )
     for col, text in enumerate(HEADER):
         sheet.write_string(FIRST_ROW - 1, col, text, header)
-    statuses = {"error": 0, "warning": 0}
-    last = FIRST_ROW + max(len(spec.checks), 1) - 1
-    for index, check in enumerate(spec.checks):
+    statuses = plan.statuses(values)
+    counts = {"error": 0, "warning": 0}
+    for index, (row_plan, status) in enumerate(zip(plan.rows, statuses, strict=True)):
         row = FIRST_ROW + index
-        status = check_status(check, values)
-        if status == TODO and check.severity in statuses:
-            statuses[check.severity] += 1
+        if status == TODO and row_plan.severity in counts:
+            counts[row_plan.severity] += 1
         sheet.write_number(row, 0, index + 1, cell)
-        sheet.write_string(row, 1, SEVERITY_LABEL.get(check.severity, check.severity), cell)
-        sheet.write_string(row, 2, check.message, cell)
-        anchor = _anchor(spec, check, layout)
-        if anchor is not None:
-            where = xl_rowcol_to_cell(anchor[1], anchor[2])
-            quoted = "'" + anchor[0].replace("'", "''") + "'"
-            sheet.write_url(row, 3, f"internal:{quoted}!{where}", link, string=where)
+        sheet.write_string(row, 1, row_plan.label, cell)
+        sheet.write_string(row, 2, row_plan.message, cell)
+        if row_plan.link is not None:
+            sheet.write_url(row, 3, row_plan.link[0], link, string=row_plan.link[1])
         else:
             sheet.write_string(row, 3, "", cell)
-        sheet.write_formula(row, 4, "=" + to_formula(status_node(check), str), status_fmt, status)
-        fill = todo_error if check.severity == "error" else todo_warning
+        sheet.write_formula(row, 4, row_plan.formula, status_fmt, status)
+    if plan.rows:
+        # One rule per look over the whole list (not one per row): the same marks, and far
+        # fewer rules for Excel and LibreOffice to keep.
+        last = FIRST_ROW + len(plan.rows) - 1
+        status_cell, label_cell = f"$E{FIRST_ROW + 1}", f"$B{FIRST_ROW + 1}"
+        error_label = SEVERITY_LABEL["error"]
+        for criteria, look in (
+            (f'=AND({status_cell}="{TODO}",{label_cell}="{error_label}")', todo_error),
+            (f'=AND({status_cell}="{TODO}",{label_cell}<>"{error_label}")', todo_warning),
+        ):
+            sheet.conditional_format(
+                FIRST_ROW, 4, last, 4, {"type": "formula", "criteria": criteria, "format": look}
+            )
         sheet.conditional_format(
-            row, 4, row, 4, {"type": "cell", "criteria": "==", "value": f'"{TODO}"', "format": fill}
-        )
-        sheet.conditional_format(
-            row, 0, row, 3, {"type": "formula", "criteria": f'=$E${row + 1}="{OK}"', "format": done}
-        )
-    errors = _count(spec, "error", last)
-    warnings = _count(spec, "warning", last)
-    formula = f'=IF({errors}>0,"还有 "&{errors}&" 个问题",IF({warnings}=0,"可以提交","可以提交（另有 "&{warnings}&" 条提醒，请核实）"))'
+            FIRST_ROW, 0, last, 3,
+            {"type": "formula", "criteria": f'={status_cell}="{OK}"', "format": done},
+        )  # fmt: skip
     sheet.write_string(1, 0, "状态", bold)
     sheet.merge_range(1, 1, 1, 4, "", bold)
-    sheet.write_formula(1, 1, formula, bold, overall_text(statuses["error"], statuses["warning"]))
+    sheet.write_formula(
+        1, 1, plan.overall_formula, bold, overall_text(counts["error"], counts["warning"])
+    )
     sheet.conditional_format(
         1,
         1,
@@ -139,28 +240,22 @@ def write_panel(
     return sheet
 
 
-def _count(spec: Spec, severity: str, last: int) -> str:
+def _count(severity: str, last: int) -> str:
     """COUNTIFS over the panel: problems of one severity still standing."""
     label = SEVERITY_LABEL[severity]
     first, end = FIRST_ROW + 1, last + 1
     return f'COUNTIFS($B${first}:$B${end},"{label}",$E${first}:$E${end},"{TODO}")'
 
 
-def mark_cells(
-    workbook: Workbook, worksheets: dict[str, Worksheet], spec: Spec, layout: Layout
-) -> None:
+def mark_cells(workbook: Workbook, worksheets: dict[str, Worksheet], plan: PanelPlan) -> None:
     """Conditional formatting on the form: the cell a check points at turns red (error) or
     amber (warning) while its check fails."""
     formats = {
         "error": workbook.add_format({"bg_color": ERROR_FILL}),
         "warning": workbook.add_format({"bg_color": WARNING_FILL}),
     }
-    for check in spec.checks:
-        anchor = _anchor(spec, check, layout)
-        if anchor is None or check.severity not in formats:
-            continue
-        sheet, row, col = anchor
-        worksheets[sheet].conditional_format(
-            row, col, row, col,
-            {"type": "formula", "criteria": "=" + to_formula(problem_node(check), str), "format": formats[check.severity]},
+    for mark in plan.marks:
+        worksheets[mark.sheet].conditional_format(
+            mark.row, mark.col, mark.row, mark.col,
+            {"type": "formula", "criteria": mark.criteria, "format": formats[mark.severity]},
         )  # fmt: skip

@@ -13,16 +13,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
 from .. import __version__
 from ..atomic import atomic_path
 from ..engine import recompute
-from ..expr import BLANK, ExcelError, to_formula
+from ..expr import BLANK, ExcelError
 from ..spec.model import Field, Spec
-from .layout import Layout, SheetLayout, layout_spec
+from .book import ProtectedWorkbook
+from .layout import Cell, Layout, SheetLayout
 from .metadata import (
     FORMAT_MARKER,
     LIST_NAME_PREFIX,
@@ -33,30 +33,8 @@ from .metadata import (
     prefill_json,
 )
 from .panel import mark_cells, write_panel
+from .plan import Plan, absolute, build_plan
 from .styles import Styles
-from .validation import needs_list_sheet, validation_for
-
-
-class _ProtectedWorkbook(Workbook):
-    """XlsxWriter has no API for workbook structure protection: write the element ourselves,
-    where the schema puts it (right before bookViews)."""
-
-    def _write_book_views(self) -> None:
-        self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
-        super()._write_book_views()
-
-
-def _quote(sheet: str) -> str:
-    return "'" + sheet.replace("'", "''") + "'"
-
-
-def absolute(
-    sheet: str, row: int, col: int, last_row: int | None = None, last_col: int | None = None
-) -> str:
-    ref = xl_rowcol_to_cell(row, col, row_abs=True, col_abs=True)
-    if last_row is not None and last_col is not None and (last_row, last_col) != (row, col):
-        ref += ":" + xl_rowcol_to_cell(last_row, last_col, row_abs=True, col_abs=True)
-    return f"={_quote(sheet)}!{ref}"
 
 
 def cell_value(value: Any) -> Any:
@@ -77,16 +55,20 @@ def generate_template(
     bureau_name: str = "",
     issued_at: dt.datetime | None = None,
     layout: Layout | None = None,
+    plan: Plan | None = None,
 ) -> str:
     """Write the template (pre-filled for one bureau when ``prefill`` is given) atomically to
-    ``output``; returns the fingerprint stamped into it."""
+    ``output``; returns the fingerprint stamped into it. A roster passes the ``plan`` it
+    built once for the spec (:func:`build_plan`)."""
     prefill = dict(prefill or {})
-    layout = layout or layout_spec(spec)
+    plan = plan or build_plan(spec, layout)
     issued = (issued_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     stamp = fingerprint(spec.template, spec.version, spec.sha256, bureau_id, prefill)
     with atomic_path(output) as temporary:
-        workbook = _ProtectedWorkbook(
-            str(temporary), {"strings_to_numbers": False, "strings_to_formulas": False}
+        workbook = ProtectedWorkbook(
+            str(temporary),
+            # in memory: no temporary file per part; the zip is written once, at close
+            {"strings_to_numbers": False, "strings_to_formulas": False, "in_memory": True},
         )
         workbook.set_properties(
             {"title": spec.title, "subject": spec.template, "comments": f"xltools {__version__}"}
@@ -94,7 +76,7 @@ def generate_template(
         password = secrets.token_urlsafe(
             12
         )  # nobody keeps it: protection deters, the checker verifies
-        _write(workbook, spec, layout, prefill, password)
+        _write(workbook, plan, prefill, password)
         meta = {
             "format": FORMAT_MARKER,
             "template": spec.template,
@@ -113,22 +95,20 @@ def generate_template(
     return stamp
 
 
-def _write(
-    workbook: Workbook, spec: Spec, layout: Layout, prefill: dict[str, Any], password: str
-) -> None:
+def _write(workbook: Workbook, plan: Plan, prefill: dict[str, Any], password: str) -> None:
+    spec = plan.spec
     styles = Styles(workbook)
     values = recompute(spec, prefill)
-    positions = layout.field_positions()
     lists_used: dict[str, tuple[str, ...]] = {}
     worksheets: dict[str, Worksheet] = {}
     if spec.checks:
-        write_panel(workbook, spec, layout, values, password)  # first, so it is the first tab
-    for sheet_layout in layout.sheets:
-        worksheet = workbook.add_worksheet(sheet_layout.name)
-        worksheets[sheet_layout.name] = worksheet
-        _setup_sheet(worksheet, sheet_layout)
-        for cell in sheet_layout.cells:
-            if cell.role != "field":
+        write_panel(workbook, plan.panel, values, password)  # first, so it is the first tab
+    for sheet_plan in plan.sheets:
+        worksheet = workbook.add_worksheet(sheet_plan.layout.name)
+        worksheets[sheet_plan.layout.name] = worksheet
+        _setup_sheet(worksheet, sheet_plan.layout)
+        for cell in sheet_plan.cells:
+            if isinstance(cell, Cell):  # a label, title, header or note
                 style = styles.role(cell.role)
                 if cell.merged:
                     worksheet.merge_range(
@@ -137,37 +117,29 @@ def _write(
                 else:
                     worksheet.write_string(cell.row, cell.col, cell.text, style)
                 continue
-            field = spec.fields[cell.field]
-            editable = field.input and cell.field not in prefill
+            field, at = cell.field, cell.cell
+            editable = cell.validation is not None and field.id not in prefill
             style = styles.field(field, editable=editable)
-            if cell.merged:
-                worksheet.merge_range(cell.row, cell.col, cell.last_row, cell.last_col, "", style)
-            if field.formula is not None:
-                formula = "=" + to_formula(field.formula, str)
+            if at.merged:
+                worksheet.merge_range(at.row, at.col, at.last_row, at.last_col, "", style)
+            if cell.formula is not None:
                 worksheet.write_formula(
-                    cell.row, cell.col, formula, style, cell_value(values[field.id])
+                    at.row, at.col, cell.formula, style, cell_value(values[field.id])
                 )
             else:
                 _write_value(
-                    worksheet, cell.row, cell.col, prefill.get(field.id, field.value), field, style
+                    worksheet, at.row, at.col, prefill.get(field.id, field.value), field, style
                 )
             if editable:
-                in_sheet = needs_list_sheet(field)
-                if in_sheet and field.choice_list and field.choices:
+                if cell.list_in_sheet and field.choice_list and field.choices:
                     lists_used[field.choice_list] = field.choices
-                worksheet.data_validation(
-                    cell.row, cell.col, cell.row, cell.col, validation_for(field, in_sheet)
-                )
-            workbook.define_name(field.id, absolute(sheet_layout.name, cell.row, cell.col))
+                assert cell.validation is not None
+                worksheet.data_validation(at.row, at.col, at.row, at.col, cell.validation)
+            workbook.define_name(field.id, cell.name_ref)
         worksheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
-    for field in spec.fields.values():
-        if field.members:
-            first = positions[field.members[0]]
-            last = positions[field.members[-1]]
-            workbook.define_name(
-                field.id, absolute(first[0], first[1].row, first[1].col, last[1].row, last[1].col)
-            )
-    mark_cells(workbook, worksheets, spec, layout)
+    for name, target in plan.range_names:
+        workbook.define_name(name, target)
+    mark_cells(workbook, worksheets, plan.panel)
     _write_lists(workbook, lists_used, password)
 
 
