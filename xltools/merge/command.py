@@ -65,6 +65,14 @@ class _Progress:
     help="并行进程数；默认每个 CPU 核一个，1 = 在本进程内逐个检查",
 )
 @click.option(
+    "--scheduler",
+    envvar="XLTOOLS_SCHEDULER",
+    metavar="ADDRESS",
+    help="在 Dask 集群上检查：调度器地址（如 tcp://10.0.0.5:8786；默认 $XLTOOLS_SCHEDULER），"
+    "输入可以是各工作进程都能读到的路径或 URL（file://、s3:// 等）；"
+    "需要 pip install 'xltools[cluster]'。不给则在本机多进程检查",
+)
+@click.option(
     "--specs",
     "specs_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -80,6 +88,7 @@ def merge_command(
     supersede: str,
     strict: bool,
     workers: int | None,
+    scheduler: str | None,
     specs_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -97,10 +106,13 @@ def merge_command(
     · 有一般校验错误（漏填、格式不对）的文件默认采纳：按规范重新计算的分数进“汇总”，
       错误数列在“汇总”，每个问题列在“问题清单”；加 --strict 则不采纳。
     · 被篡改、不是模板、未知模板或版本已停用、无法读取（含压缩炸弹）的文件不采纳。
+    · --scheduler 时在 Dask 集群上检查，结果与本机检查相同；反复使工作进程崩溃的文件不采纳
+      （worker-crashed）。
 
     退出码：0 全部采纳或被替代，1 有未采纳的文件，2 用法错误。
     """
     from ..xlsx.limits import LimitsError, limits_from_env
+    from .cluster import ClusterError  # light: Dask itself loads only with --scheduler
     from .core import MissingDependency, Outputs, merge
     from .inputs import InputError
 
@@ -111,6 +123,22 @@ def merge_command(
     except LimitsError as error:
         _fail(f"[usage-bad-limits] {error}")
     outputs = Outputs(xlsx=output, csv=csv_dir, parquet=parquet, sqlite=sqlite)
+    client: Any = None
+    executor: Any = None
+    if scheduler:
+        if workers is not None:
+            _fail(
+                "[usage-workers-with-scheduler] --workers 只用于本机进程池；用 --scheduler"
+                "（或 XLTOOLS_SCHEDULER）时并行数由集群的工作进程决定（dask worker --nworkers N）。"
+                "要在本机合并，请去掉 --scheduler 并清空 XLTOOLS_SCHEDULER"
+            )
+        from .cluster import DaskCluster, connect
+
+        try:  # before any file is read: an unreachable scheduler is a usage error
+            client = connect(scheduler)
+        except ClusterError as error:
+            _fail(str(error))
+        executor = DaskCluster(client)
     try:
         result = merge(
             list(inputs),
@@ -119,10 +147,14 @@ def merge_command(
             supersede="first" if supersede == "first" else "latest",
             strict=strict,
             workers=workers,
+            executor=executor,
             progress=_Progress,
         )
-    except (InputError, MissingDependency) as error:
+    except (InputError, MissingDependency, ClusterError) as error:
         _fail(str(error))
+    finally:
+        if client is not None:
+            client.close()
     with result:
         rows = result.not_accepted()
         if as_json:

@@ -167,7 +167,9 @@ def merge(
 ) -> MergeResult:
     """Merge returned workbooks.
 
-    ``paths``: files, folders, glob patterns and .zip archives. ``workers``: processes
+    ``paths``: files, folders, glob patterns and .zip archives (and fsspec URLs, one file
+    each, when the ``executor`` reads them: :class:`~xltools.merge.cluster.DaskCluster`).
+    ``workers``: processes
     (``None`` or 0 = one per core, 1 = in this process); or give an ``executor``.
     ``progress(n)`` is called with the number of inputs and must return a callable that is
     called once per input done (and may have a ``close``). Raises
@@ -183,9 +185,18 @@ def merge(
     workdir = Path(tempfile.mkdtemp(prefix="xltools-merge-"))
     result: MergeResult | None = None
     try:
+        from .cluster import split_urls  # fsspec URLs: read by executors that can
+
+        local, urls = split_urls(paths)
+        if urls and not getattr(executor, "reads_urls", False):
+            raise InputError(
+                f"[usage-url-needs-scheduler] “{urls[0].display}” 是 URL：只有在 Dask 集群上"
+                "合并（--scheduler）时才能读取 URL；本机合并请先把文件下载到本地"
+            )
         items = expand(
-            paths, workdir=workdir / "archives", exclude=outputs.paths(), limits=archive_limits
+            local, workdir=workdir / "archives", exclude=outputs.paths(), limits=archive_limits
         )
+        items += urls
         spool = Spool(workdir / "spool.sqlite")
         checked = sum(1 for item in items if not item.refused)
         # A process pool costs more to start than a handful of files take to check.
