@@ -39,6 +39,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "check_one.json")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     import yaml
@@ -91,9 +92,8 @@ def main() -> None:
     print(f"{'what':32} {'median s':>9} {'÷ floor':>8}")
     for name, seconds in results.items():
         print(f"{name:32} {seconds:9.3f} {seconds / floor:8.1f}")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "check_one.json").write_text(
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(
         json.dumps({"runs": args.runs, "seconds": results}, indent=2), encoding="utf-8"
     )
 

@@ -150,7 +150,7 @@ def run_merge(inputs: Path, out: Path, workers: int) -> dict[str, Any]:
         raise SystemExit(f"merge failed ({done.returncode}):\n{done.stderr[-2000:]}")
     memory = json.loads(last[-1][2:])
     accounting = next((line for line in done.stdout.splitlines() if line.startswith("输入")), "")
-    files = sum(1 for p in inputs.iterdir() if p.is_file())
+    files = sum(1 for p in inputs.rglob("*") if p.is_file())
     return {
         "inputs": files,
         "workers": workers,

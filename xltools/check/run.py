@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..generate.metadata import PANEL_SHEET
 from ..registry import Registry
 from ..xlsx.limits import MB
 from .context import CheckContext
@@ -53,7 +54,8 @@ def check_file(
     report.sha256 = hashlib.sha256(data).hexdigest()
     report.bytes = len(data)
     try:
-        workbook = read_workbook(data, limits)
+        # the 自检 panel is display only: never compared, so never read
+        workbook = read_workbook(data, limits, skip_sheets=(PANEL_SHEET,))
     except WorkbookReadError as error:
         report.add(Finding("error", error.code, error.message))
         report.seconds = time.perf_counter() - started

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from .values import (
     BLANK,
@@ -31,9 +31,9 @@ from .values import (
 )
 
 
-@dataclass(frozen=True)
-class Arg:
-    """An evaluated argument, and whether it came from a reference (which changes coercion)."""
+class Arg(NamedTuple):
+    """An evaluated argument, and whether it came from a reference (which changes coercion).
+    A named tuple: one is made for every argument of every call, thousands per file."""
 
     value: Value
     is_reference: bool
@@ -134,6 +134,9 @@ def _counta(args: list[Arg]) -> Value:
 def _logical(args: list[Arg], combine: Callable[[list[bool]], bool]) -> Value:
     flags: list[bool] = []
     for arg in args:
+        if type(arg.value) is bool:  # a comparison or a logical function: most arguments
+            flags.append(arg.value)
+            continue
         for cell, via_reference in _cells(arg):
             if isinstance(cell, ExcelError):
                 return cell

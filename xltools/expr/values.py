@@ -11,6 +11,7 @@ of opposite numbers that are equal to 15 digits to exactly zero; ``approx_add`` 
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -219,6 +220,15 @@ def _type_rank(value: Scalar) -> int:
 
 def compare(left: Scalar, right: Scalar) -> int | ExcelError:
     """-1, 0 or 1 as Excel's comparison operators see the two values."""
+    kind = type(left)
+    if kind is type(right):  # the common cases first: two numbers, two texts
+        if kind is float:
+            if approx_equal(left, right):  # type: ignore[arg-type]
+                return 0
+            return -1 if left < right else 1  # type: ignore[operator]
+        if kind is str:
+            a, b = _fold_case(left), _fold_case(right)
+            return 0 if a == b else (-1 if a < b else 1)
     if isinstance(left, ExcelError):
         return left
     if isinstance(right, ExcelError):
@@ -240,6 +250,7 @@ def compare(left: Scalar, right: Scalar) -> int | ExcelError:
     return -1 if a_num < b_num else 1
 
 
+@functools.lru_cache(maxsize=4096)  # the same few choice texts are compared in every file
 def _fold_case(text: str) -> str:
     # Case-insensitive, one character at a time: "ß" does not equal "ss" (str.casefold would
     # make them equal; Excel and LibreOffice do not), while "ς" equals "σ".

@@ -84,7 +84,7 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -136,6 +136,8 @@ class RawSheet:
     max_row: int = 0  # 1-based extent of the cells present; 0 when there are none
     max_col: int = 0
     kind: str = "worksheet"  # "worksheet", "chartsheet", "dialogsheet" or "macrosheet"
+    #: False for a sheet the caller asked to skip: listed, its part never inflated or parsed
+    parsed: bool = True
 
 
 @dataclass
@@ -627,6 +629,7 @@ class _SheetPart:
         # the validation being read
         self.dv: list[str] | None = None
         self.in_x14_formula1 = False
+        self.parser: Any = None  # set by the reader: conditional formats are skipped with it
 
     # -- expat callbacks -------------------------------------------------------------------
 
@@ -645,6 +648,24 @@ class _SheetPart:
             self.text.append(text)
 
     # -- elements --------------------------------------------------------------------------
+
+    def _conditional_formatting(self, attrs: dict[str, str]) -> None:
+        """Nothing inside a conditional format is compared (the 自检 highlights make up half
+        of a form's XML): expat goes through it without calling Python for its elements'
+        starts or text, until the format ends."""
+        parser = self.parser
+        if parser is None:
+            return
+        parser.StartElementHandler = None
+        parser.CharacterDataHandler = None
+        parser.EndElementHandler = self._skipped_end
+
+    def _skipped_end(self, name: str) -> None:
+        if name in _CONDITIONAL_FORMATTING:
+            parser = self.parser
+            parser.StartElementHandler = self.start
+            parser.CharacterDataHandler = self.data
+            parser.EndElementHandler = self.end
 
     def _row(self, attrs: dict[str, str]) -> None:
         r = attrs.get("r")
@@ -929,6 +950,7 @@ def _sheet_dispatch() -> tuple[dict[str, _SheetStart], dict[str, _SheetEnd]]:
         "mergeCell": part._merge,
         "dataValidation": part._dv,
         "formula1": part._dv_collect,
+        "conditionalFormatting": part._conditional_formatting,
     }
     main_ends: dict[str, _SheetEnd] = {
         "c": part._c_end,
@@ -953,6 +975,7 @@ def _sheet_dispatch() -> tuple[dict[str, _SheetStart], dict[str, _SheetEnd]]:
 
 
 _SHEET_STARTS, _SHEET_ENDS = _sheet_dispatch()
+_CONDITIONAL_FORMATTING: Final = frozenset(_names("conditionalFormatting"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -960,8 +983,14 @@ _SHEET_STARTS, _SHEET_ENDS = _sheet_dispatch()
 # --------------------------------------------------------------------------------------------
 
 
-def read_workbook(source: Path | bytes, limits: Limits = DEFAULT_LIMITS) -> RawWorkbook:
+def read_workbook(
+    source: Path | bytes, limits: Limits = DEFAULT_LIMITS, *, skip_sheets: Collection[str] = ()
+) -> RawWorkbook:
     """Read what the checker compares in the .xlsx ``source`` (a path or the file's bytes).
+
+    Sheets named in ``skip_sheets`` are listed but not read (``parsed`` False): the checker
+    has no use for the 自检 panel, which is as large as the form itself. Their parts still
+    pass the package's size and ratio limits.
 
     Raises :class:`WorkbookReadError` — and nothing else — when the file cannot or must not be
     read: see the module docstring and :class:`~xltools.xlsx.limits.Limits`.
@@ -969,7 +998,7 @@ def read_workbook(source: Path | bytes, limits: Limits = DEFAULT_LIMITS) -> RawW
     data = _load(source, limits)
     archive = _open_zip(data, limits)
     with archive:
-        return _Reader(archive, limits).read()
+        return _Reader(archive, limits).read(frozenset(skip_sheets))
 
 
 def _load(source: Path | bytes, limits: Limits) -> bytes:
@@ -1180,11 +1209,15 @@ class _Reader:
         start: Callable[[str, dict[str, str]], None],
         end: Callable[[str], None],
         data: Callable[[str], None] | None = None,
+        handler: _SheetPart | None = None,
     ) -> None:
-        """Inflate ``info`` chunk by chunk, counting real bytes, and stream it through expat."""
+        """Inflate ``info`` chunk by chunk, counting real bytes, and stream it through expat.
+        A sheet ``handler`` is given the parser, to switch its handlers off where it skips."""
         self.check_declared([info])
         name = info.filename
         parser = _expat(start, end, data)
+        if handler is not None:
+            handler.parser = parser
         produced = 0
         limits = self.limits
         try:
@@ -1254,7 +1287,7 @@ class _Reader:
                     f"超过上限 {_size(self.limits.max_total_inflated_bytes)}",
                 )
 
-    def read(self) -> RawWorkbook:
+    def read(self, skip_sheets: frozenset[str] = frozenset()) -> RawWorkbook:
         limits = self.limits
         self.check_package()
         names = [info.filename for info in self.zip.infolist()]
@@ -1312,13 +1345,16 @@ class _Reader:
                     f"工作表 “{sheet_name}” 的状态 “{state[:20]}” 无效",
                     part=workbook_name,
                 )
-            planned.append((RawSheet(sheet_name, state, kind=kind or "worksheet"), info))
+            sheet = RawSheet(sheet_name, state, kind=kind or "worksheet")
+            sheet.parsed = sheet_name not in skip_sheets
+            planned.append((sheet, info))
         shared = [self.target(workbook_name, t) for _, t in wb_rels.of_type("/sharedStrings")]
         styles = [self.target(workbook_name, t) for _, t in wb_rels.of_type("/styles")]
         sst_info = self.info(shared[0]) if shared else None
         styles_info = self.info(styles[0]) if styles else None
         self.check_declared(
-            [i for i in (sst_info, styles_info) if i is not None] + [i for _, i in planned]
+            [i for i in (sst_info, styles_info) if i is not None]
+            + [i for sheet, i in planned if sheet.parsed]
         )
 
         strings = _SharedStrings(limits.max_shared_strings)
@@ -1332,8 +1368,11 @@ class _Reader:
         sheets: list[RawSheet] = []
         budget = _Budget(limits)
         for sheet, info in planned:
+            if not sheet.parsed:
+                sheets.append(sheet)
+                continue
             handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, cache, budget)
-            self.parse(info, handler.start, handler.end, handler.data)
+            self.parse(info, handler.start, handler.end, handler.data, handler)
             handler.finish()
             sheets.append(sheet)
 
