@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -34,6 +33,8 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from common import machine, write_results
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = "project_expense_2023"
@@ -198,15 +199,11 @@ def main() -> None:
     results = {
         "n": args.n,
         "copies": args.copies,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
+        "machine": machine(),
         "generation_seconds": round(generation, 1),
         "runs": runs,
     }
-    target = args.json.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"→ {target}")
+    write_results(args.json, results)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 

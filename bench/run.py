@@ -32,7 +32,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -48,7 +47,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
-from bench_merge import run_merge  # noqa: E402  (a sibling script, not a package)
+from bench_merge import run_merge  # noqa: E402  (sibling scripts, not a package)
+from common import machine, write_results  # noqa: E402
 
 INTERNAL_SHEETS = ("自检", "_lists", "_xltools")
 
@@ -341,12 +341,7 @@ def main() -> None:
 
     results = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": {
-            "python": platform.python_version(),
-            "platform": platform.platform(),
-            "cores": cores,
-            "load_average": list(os.getloadavg()),
-        },
+        "machine": machine(),
         "n_per_template": args.n,
         "templates": [s.stem for s in specs],
         "files": total,
@@ -356,10 +351,7 @@ def main() -> None:
         "generate": generate,
         "check_one": check_one,
     }
-    target = args.json.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"→ {target}")
+    write_results(args.json, results)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 
