@@ -38,7 +38,7 @@ from test_merge import SPECS, _file, _roster, _spec, bureau_data
 from xltools.fill import fill_workbook, flatten
 from xltools.generate import generate_template
 from xltools.merge import Outputs, merge
-from xltools.merge.cluster import DaskCluster, is_url
+from xltools.merge.cluster import ClusterError, DaskCluster, is_url
 from xltools.merge.command import merge_command
 from xltools.merge.worker import FileResult, check_one
 from xltools.roster import distribute
@@ -160,8 +160,7 @@ def local(tmp_path_factory: pytest.TempPathFactory) -> Local:
     return Local(returns, inputs, line, frames, csv)
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Client]:
+def _cluster() -> Iterator[Client]:
     # One worker death is survived by rescheduling; a second kills the task (KilledWorker):
     # keeps the crash tests short.
     with (
@@ -170,12 +169,24 @@ def client() -> Iterator[Client]:
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             memory_limit=None,
         ) as cluster,
         Client(cluster, set_as_default=False) as connected,
     ):
         yield connected
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Client]:
+    yield from _cluster()
+
+
+@pytest.fixture
+def crash_client() -> Iterator[Client]:
+    """A cluster of its own for a test that kills workers: whatever state the restarted
+    workers are in, the other tests do not see it."""
+    yield from _cluster()
 
 
 def _same(local: Local, frames: dict[str, pd.DataFrame], csv: Path) -> None:
@@ -214,9 +225,9 @@ def test_cluster_merge_equals_local_merge(local: Local, client: Client, tmp_path
 
 
 def test_a_worker_killed_mid_run_loses_no_file(
-    local: Local, client: Client, tmp_path: Path
+    local: Local, crash_client: Client, tmp_path: Path
 ) -> None:
-    client.wait_for_workers(2)
+    client = crash_client
     pids = client.run(os.getpid)
     victim = sorted(pids.values())[0]
     done = {"n": 0, "killed_at": -1}
@@ -240,8 +251,8 @@ def test_a_worker_killed_mid_run_loses_no_file(
         assert done["killed_at"] == 100 and done["n"] == 500
         assert result.line == local.line
         _same(local, _frames(result), tmp_path / "csv")
-    client.wait_for_workers(2, timeout=60)
-    assert victim not in client.run(os.getpid).values()  # it really died (and was replaced)
+    with pytest.raises(ProcessLookupError):  # it really died (its nanny reaped it)
+        os.kill(victim, 0)
 
 
 def _killing_check(path: str, specs_dir: str | None) -> FileResult:
@@ -266,9 +277,9 @@ def _run_with_timeout(seconds: float, **arguments: Any) -> dict[str, pd.DataFram
 
 
 def test_a_file_that_kills_every_worker_is_rejected(
-    local: Local, client: Client, tmp_path: Path
+    local: Local, crash_client: Client, tmp_path: Path
 ) -> None:
-    client.wait_for_workers(2, timeout=60)
+    client = crash_client
     inputs = [local.returns / f"单位{k:04d}.xlsx" for k in range(20, 40)]
     killer = _copy(inputs[5], tmp_path / f"{KILLER}.xlsx", 1_700_000_000)
     inputs.insert(7, killer)
@@ -286,7 +297,6 @@ def test_a_file_that_kills_every_worker_is_rejected(
     with merge(inputs[:7] + inputs[8:], specs_dir=SPECS, workers=1) as alone:
         pd.testing.assert_frame_equal(frames["summary"], alone.summary)
         pd.testing.assert_frame_equal(frames["indicators"], alone.indicators)
-    client.wait_for_workers(2, timeout=60)
 
 
 def test_a_task_that_raises_rejects_only_its_file(
@@ -301,6 +311,31 @@ def test_a_task_that_raises_rejects_only_its_file(
         row = result.rejected.iloc[0]
         assert (row["file"], row["code"]) == (str(tmp_path / "boom.xlsx"), "internal-error")
         assert "RuntimeError: boom" in row["reason"]
+
+
+def _importing_check(path: str, specs_dir: str | None) -> FileResult:
+    if "boom" in Path(path).name:
+        raise ModuleNotFoundError("No module named 'xltools'")
+    return check_one(path, specs_dir)
+
+
+def test_workers_that_would_give_other_results_are_refused(
+    local: Local, client: Client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inputs = [local.returns / f"单位{k:04d}.xlsx" for k in range(52, 56)]
+    # Here the spec of the returns differs from the workers' (they use ./specs).
+    other = tmp_path / "specs"
+    shutil.copytree(SPECS, other)
+    spec = other / "project_expense_2023.yaml"
+    spec.write_text(spec.read_text(encoding="utf-8") + "\n# edited here\n", encoding="utf-8")
+    monkeypatch.setenv("XLTOOLS_SPECS", str(other))
+    with pytest.raises(ClusterError, match=r"\[merge-worker-specs\].*project_expense_2023 v1"):
+        merge(inputs, executor=DaskCluster(client))
+    monkeypatch.delenv("XLTOOLS_SPECS")
+    # A worker without xltools: the merge stops, instead of rejecting every file.
+    inputs.append(_copy(inputs[0], tmp_path / "boom.xlsx", 1_700_000_000))
+    with pytest.raises(ClusterError, match=r"\[merge-worker-environment\]"):
+        merge(inputs, specs_dir=SPECS, executor=DaskCluster(client, check=_importing_check))
 
 
 # ---- inputs as URLs -------------------------------------------------------------------------

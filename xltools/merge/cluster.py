@@ -12,8 +12,8 @@ temporary file, because the checker reads paths.
 When a worker dies (killed, out of memory) the scheduler reschedules its tasks; after
 ``distributed.scheduler.allowed-failures`` deaths (3 by default) the task fails with
 ``KilledWorker``. A chunk that fails is submitted again one file per task, so that one bad file
-cannot take the rest of its chunk with it; a single file that still kills its worker is
-rejected as ``worker-crashed``. Nothing is ever re-run in the client process: a file that kills
+cannot take the rest of its chunk with it; a single file whose task ends in ``KilledWorker``
+twice is rejected as ``worker-crashed``. Nothing is ever re-run in the client process: a file that kills
 workers would kill the merge.
 
 Nothing here imports Dask at module level: ``xltools check`` and a local merge never load it.
@@ -22,6 +22,7 @@ Nothing here imports Dask at module level: ``xltools check`` and a local merge n
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import tempfile
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 
 WORKER_CRASHED: Final = "worker-crashed"
 URL_UNREADABLE: Final = "read-url-unreadable"
+#: Tasks of one file alone that may end in KilledWorker before the file is rejected.
+SINGLE_ATTEMPTS: Final = 2
 
 #: Per-file function run on the workers: ``check_one`` (a test passes one that crashes).
 CheckFunction = Callable[[str, str | None], FileResult]
@@ -125,6 +128,8 @@ class DaskCluster:
     def run(self, paths: Sequence[str], specs_dir: str | None) -> Iterator[tuple[int, FileResult]]:
         if not paths:
             return
+        if specs_dir:  # the workers' working folder is not ours
+            specs_dir = str(Path(specs_dir).resolve())
         if isinstance(self.client, str):
             client = connect(self.client)
             try:
@@ -139,6 +144,7 @@ class DaskCluster:
     ) -> Iterator[tuple[int, FileResult]]:
         from distributed import as_completed
 
+        _preflight(client, specs_dir)
         threads = _threads(client)
         size = self.chunk_size or max(1, min(16, len(paths) // (threads * 8) or 1))
         window = self.window or 4 * threads
@@ -147,6 +153,7 @@ class DaskCluster:
         todo = [list(range(s, min(s + size, len(paths)))) for s in range(0, len(paths), size)]
         todo.reverse()
         pending: dict[Hashable, tuple[Future[list[FileResult]], list[int]]] = {}
+        crashes: dict[int, int] = {}
         completed = as_completed(loop=client.loop)
         try:
             while todo or pending:
@@ -161,6 +168,8 @@ class DaskCluster:
                 try:
                     results = future.result()
                 except Exception as error:
+                    if isinstance(error, ImportError):  # a worker without xltools (joined late)
+                        raise ClusterError(_environment_message(error)) from error
                     if client.status != "running":
                         raise ClusterError(
                             f"[merge-scheduler-lost] 与 Dask 调度器的连接已断开"
@@ -169,11 +178,67 @@ class DaskCluster:
                     if len(indexes) > 1:  # find the culprit: its neighbours must not pay
                         todo.extend([i] for i in reversed(indexes))
                         continue
+                    # A file queued on a worker that another file killed dies with it: a
+                    # second chance, so that only a file that kills on its own is rejected.
+                    crashes[indexes[0]] = crashes.get(indexes[0], 0) + 1
+                    if _killed(error) and crashes[indexes[0]] < SINGLE_ATTEMPTS:
+                        todo.append(indexes)
+                        continue
                     results = [_lost(paths[indexes[0]], error)]
                 yield from zip(indexes, results, strict=True)
         finally:
             if pending:
                 client.cancel([future for future, _ in pending.values()])
+
+
+def _preflight(client: Client, specs_dir: str | None) -> None:
+    """Refuse to start when a worker cannot give the results this process would: xltools
+    missing or of another version, or other specs (another folder, another copy)."""
+    mine = worker_state(specs_dir)
+    theirs = client.run(worker_state, specs_dir, on_error="return")
+    for address, state in sorted(theirs.items()):
+        if isinstance(state, ImportError):
+            raise ClusterError(_environment_message(state))
+        if isinstance(state, BaseException):
+            continue  # a worker going away: the scheduler deals with it
+        version, specs = state
+        if version != mine[0]:
+            raise ClusterError(
+                f"[merge-worker-version] 工作进程 {address} 的 xltools 版本是 {version}，"
+                f"本机是 {mine[0]}：各工作进程须安装与本机相同版本的 xltools，结果才与本机检查相同"
+            )
+        if specs != mine[1]:
+            differ = sorted(
+                k for k in specs.keys() | mine[1].keys() if specs.get(k) != mine[1].get(k)
+            )
+            raise ClusterError(
+                f"[merge-worker-specs] 工作进程 {address} 的规范与本机不同（{'、'.join(differ)}）："
+                "请用 --specs 指向各工作进程都能读到的同一个规范文件夹（如共享文件夹），"
+                "或让各工作进程的 XLTOOLS_SPECS 与本机一致"
+            )
+
+
+def _environment_message(error: BaseException) -> str:
+    return (
+        f"[merge-worker-environment] 工作进程无法导入 xltools 或它的依赖（{error}）："
+        "请在每个工作进程的环境中 pip install 'xltools[cluster]'（与本机相同版本）"
+    )
+
+
+def worker_state(specs_dir: str | None) -> tuple[str, dict[str, str]]:
+    """(xltools version, {"template vN": SHA-256 of its spec file}) as this process sees
+    them: run on every worker before a merge and compared with the client's."""
+    from .. import __version__
+    from ..registry import Registry
+
+    registry = Registry.load(Path(specs_dir) if specs_dir else None)
+    specs: dict[str, str] = {}
+    for (template, version), path in sorted(registry.paths.items()):
+        try:
+            specs[f"{template} v{version}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            specs[f"{template} v{version}"] = "unreadable"
+    return __version__, specs
 
 
 def _threads(client: Client) -> int:
@@ -182,11 +247,15 @@ def _threads(client: Client) -> int:
     return max(1, sum(int(w.get("nthreads", 1)) for w in workers.values()))
 
 
-def _lost(path: str, error: BaseException) -> FileResult:
-    """The result of a single file whose task failed on the cluster."""
+def _killed(error: BaseException) -> bool:
     from distributed import KilledWorker
 
-    if isinstance(error, KilledWorker):
+    return isinstance(error, KilledWorker)
+
+
+def _lost(path: str, error: BaseException) -> FileResult:
+    """The result of a single file whose task failed on the cluster."""
+    if _killed(error):
         return failed(
             path,
             WORKER_CRASHED,
