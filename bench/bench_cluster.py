@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_merge import make_returns  # noqa: E402
+from common import write_results  # noqa: E402
 
 from xltools.merge import Outputs, merge  # noqa: E402
 from xltools.merge.cluster import DaskCluster  # noqa: E402
@@ -163,10 +163,7 @@ def main() -> None:
     print(f"cluster speed-up 1 → 2 workers: {results['cluster_speedup_1_to_2_workers']}×")
     print(f"cluster start (incl. warm-up merge of 16): {started}")
     print(f"outputs identical across runs: {results['outputs_identical']}; {sorted(lines)[0]}")
-    target = args.json.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"→ {target}")
+    write_results(args.json, results)
     if args.work is None:
         shutil.rmtree(work, ignore_errors=True)
 
