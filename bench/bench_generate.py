@@ -21,7 +21,7 @@ How each side is measured
    (with the very password), sheet set-up — one pickle per workbook. Formats and worksheets
    are logged as references to the `add_format` / `add_worksheet` call that created them.
    XlsxWriter's own work (everything in `close()`) is therefore done alike on both sides.
-4. **Fidelity check**: the first log is replayed and every part of the replayed zip except
+4. **Fidelity check**: the first log is replayed (both ways below) and every part of the replayed zip except
    `docProps/core.xml` (its creation time) must be byte-identical to what xltools wrote for
    that bureau in step 3; the bench stops otherwise.
 5. **plain XlsxWriter**: a fresh process (`--replay`) replays the N logs serially onto fresh
@@ -31,6 +31,10 @@ How each side is measured
    The time to unpickle each log (reading precomputed data from disk, which a program holding
    the data in memory would not pay) is measured inside the process and subtracted; Python
    start-up and `import xlsxwriter` are included, as on the xltools side.
+6. **plain XlsxWriter + formula-preparation cache**: the same replay with worksheets that
+   remember XlsxWriter's `_prepare_formula` by text, the one XlsxWriter-level trick xltools
+   uses (generate/book.py; ~120 regular-expression substitutions per conditional-format
+   formula otherwise). xltools ÷ this row is what the spec machinery itself costs.
 
 Both sides are serial (one process, one core), write the same number of files with the same
 options into sibling folders of the same work folder, and run back to back; with `--repeat R`
@@ -69,6 +73,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "project_expense_2023.yaml"
 EXAMPLE_ROSTER = ROOT / "examples" / "roster_project_expense_2023.csv"
 VOLATILE_PARTS = {"docProps/core.xml"}  # creation time, set by XlsxWriter at close
+SIDES = {
+    "xltools": "xltools generate --roster",
+    "plain": "plain XlsxWriter (replayed calls)",
+    "plain_cached": "plain XlsxWriter + formula-preparation cache",
+}
 
 
 # --- the roster -------------------------------------------------------------------------
@@ -129,6 +138,7 @@ def record(roster: Path, out_dir: Path, log_dir: Path) -> int:
 
     def encode(value: Any) -> Any:
         if isinstance(value, Format | Worksheet):
+            current["found_ref"] = True
             return current["refs"][id(value)]
         if isinstance(value, dict):
             return {k: encode(v) for k, v in value.items()}
@@ -142,7 +152,9 @@ def record(roster: Path, out_dir: Path, log_dir: Path) -> int:
             outermost = state.depth == 0
             if outermost and name != "__init__":
                 target = "wb" if isinstance(self, Workbook) else current["refs"][id(self)]
-                entry = (target, name, encode(args), encode(kwargs))
+                current["found_ref"] = False
+                encoded = (encode(args), encode(kwargs))
+                entry = (target, name, *encoded, current["found_ref"])
             state.depth += 1
             try:
                 result = method(self, *args, **kwargs)
@@ -193,22 +205,39 @@ def record(roster: Path, out_dir: Path, log_dir: Path) -> int:
 # --- replaying them with plain XlsxWriter ------------------------------------------------
 
 
-def replay(log_dir: Path, out_dir: Path) -> dict[str, float]:
-    """Write one workbook per log; returns the seconds spent unpickling (to subtract)."""
+def replay(log_dir: Path, out_dir: Path, cached: bool = False) -> dict[str, float]:
+    """Write one workbook per log; returns the seconds spent unpickling (to subtract).
+
+    With ``cached``, worksheets remember XlsxWriter's formula preparation by text, as
+    xltools' do (generate/book.py): plain XlsxWriter plus that one trick, to show what the
+    spec machinery itself costs."""
     from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
+
+    prepared: dict[tuple[Any, ...], str] = {}
+
+    class CachingWorksheet(Worksheet):
+        def _prepare_formula(self, formula: str, *args: Any, **kwargs: Any) -> str:
+            key = (formula, self.use_future_functions, args, tuple(sorted(kwargs.items())))
+            if key not in prepared:
+                prepared[key] = super()._prepare_formula(formula, *args, **kwargs)
+            return prepared[key]
 
     class ProtectedWorkbook(Workbook):  # the element XlsxWriter has no API for
+        worksheet_class = CachingWorksheet if cached else Worksheet
+
         def _write_book_views(self) -> None:
             self._xml_empty_tag("workbookProtection", [("lockStructure", "1")])
             super()._write_book_views()
 
     def resolve(value: Any, objects: dict[str, list[Any]]) -> Any:
-        if isinstance(value, Ref):
+        kind = type(value)
+        if kind is Ref:
             return objects[value.kind][value.index]
-        if isinstance(value, dict):
+        if kind is dict:
             return {k: resolve(v, objects) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return type(value)(resolve(v, objects) for v in value)
+        if kind is tuple or kind is list:
+            return kind(resolve(v, objects) for v in value)
         return value
 
     loading = loading_cpu = 0.0
@@ -221,9 +250,11 @@ def replay(log_dir: Path, out_dir: Path) -> dict[str, float]:
         loading_cpu += time.process_time() - started_cpu
         workbook = ProtectedWorkbook(str(out_dir / f"{index:05d}.xlsx"), data["options"])
         objects: dict[str, list[Any]] = {"ws": [], "fmt": []}
-        for target, name, args, kwargs in data["calls"]:
+        for target, name, args, kwargs, has_refs in data["calls"]:
             owner = workbook if target == "wb" else objects["ws"][target.index]
-            result = getattr(owner, name)(*resolve(args, objects), **resolve(kwargs, objects))
+            if has_refs:
+                args, kwargs = resolve(args, objects), resolve(kwargs, objects)
+            result = getattr(owner, name)(*args, **kwargs)
             if name == "add_worksheet":
                 objects["ws"].append(result)
             elif name == "add_format":
@@ -315,9 +346,10 @@ def main() -> None:
     parser.add_argument(
         "--record", nargs=3, type=Path, metavar=("ROSTER", "OUT", "LOGS"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--cached", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.replay:  # the plain-XlsxWriter process
-        print(json.dumps(replay(*args.replay)))
+        print(json.dumps(replay(*args.replay, cached=args.cached)))
         return
     if args.record:
         print(record(*args.record))
@@ -327,7 +359,7 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     roster, logs = work / "roster.csv", work / "calls"
     write_roster(roster, args.n)
-    for folder in ("xltools", "recorded", "plain", "calls", "check"):
+    for folder in ("recorded", "calls", "check", *SIDES):
         shutil.rmtree(work / folder, ignore_errors=True)
     logs.mkdir()
     try:
@@ -340,68 +372,73 @@ def main() -> None:
         _check_fidelity(logs, first, work / "check")
 
         ours_command = [*xltools_command(), "generate", str(SPEC), "--roster", str(roster)]
-        runs: dict[str, list[dict[str, float]]] = {"xltools": [], "plain": []}
-        for attempt in range(args.repeat):  # alternated, so both sides see the same machine
-            print(f"timing xltools generate --roster ({attempt + 1}) …", file=sys.stderr)
-            shutil.rmtree(work / "xltools", ignore_errors=True)
-            wall, cpu, _ = timed([*ours_command, "-o", str(work / "xltools")])
-            runs["xltools"].append({"wall": wall, "cpu": cpu})
-            written = len(list((work / "xltools").glob("*.xlsx")))
-            print(f"timing plain XlsxWriter ({attempt + 1}) …", file=sys.stderr)
-            shutil.rmtree(work / "plain", ignore_errors=True)
-            wall, cpu, out = timed([*me, "--replay", str(logs), str(work / "plain")])
-            loading = json.loads(out.strip().splitlines()[-1])
-            runs["plain"].append(
-                {
-                    "wall": wall - loading["unpickle_seconds"],
-                    "cpu": cpu - loading["unpickle_cpu_seconds"],
-                    "unpickle_subtracted": loading["unpickle_seconds"],
-                }
-            )
-            plain_written = len(list((work / "plain").glob("*.xlsx")))
+        runs: dict[str, list[dict[str, float]]] = {side: [] for side in SIDES}
+        written: dict[str, int] = {}
+        for attempt in range(args.repeat):  # alternated, so every side sees the same machine
+            for side in SIDES:
+                print(f"timing {SIDES[side]} ({attempt + 1}) …", file=sys.stderr)
+                out_dir = work / side
+                shutil.rmtree(out_dir, ignore_errors=True)
+                if side == "xltools":
+                    wall, cpu, _ = timed([*ours_command, "-o", str(out_dir)])
+                    runs[side].append({"wall": wall, "cpu": cpu})
+                else:
+                    cached = ["--cached"] if side == "plain_cached" else []
+                    wall, cpu, out = timed([*me, "--replay", str(logs), str(out_dir), *cached])
+                    loading = json.loads(out.strip().splitlines()[-1])
+                    runs[side].append(
+                        {
+                            "wall": wall - loading["unpickle_seconds"],
+                            "cpu": cpu - loading["unpickle_cpu_seconds"],
+                            "unpickle_subtracted": loading["unpickle_seconds"],
+                        }
+                    )
+                written[side] = len(list(out_dir.glob("*.xlsx")))
     finally:
         if not args.keep and not args.work:
             shutil.rmtree(work, ignore_errors=True)
-    if written != args.n or plain_written != args.n:
-        raise SystemExit(
-            f"wrote {written} (xltools) and {plain_written} (plain), expected {args.n}"
-        )
+    if any(count != args.n for count in written.values()):
+        raise SystemExit(f"workbooks written {written}, expected {args.n} each")
 
     # The best of the attempts: interference from other work only ever adds time.
     best = {
         side: {kind: min(r[kind] for r in attempts) for kind in ("wall", "cpu")}
         for side, attempts in runs.items()
     }
-    ratio = {kind: best["xltools"][kind] / best["plain"][kind] for kind in ("wall", "cpu")}
+
+    def ratio(base: str) -> dict[str, float]:
+        return {k: best["xltools"][k] / best[base][k] for k in ("wall", "cpu")}
+
     print(f"{args.n} workbooks, best of {args.repeat}")
-    print(f"{'':36} {'wall s':>8} {'ms/file':>8} {'CPU s':>8} {'ms/file':>8}")
-    for side, label in (
-        ("xltools", "xltools generate --roster"),
-        ("plain", "plain XlsxWriter (replayed calls)"),
-    ):
+    print(f"{'':60} {'wall s':>8} {'ms/file':>8} {'CPU s':>8} {'ms/file':>8}")
+    for side, label in SIDES.items():
         wall, cpu = best[side]["wall"], best[side]["cpu"]
         print(
-            f"{label:36} {wall:>8.1f} {1000 * wall / args.n:>8.1f} "
+            f"{label:60} {wall:>8.1f} {1000 * wall / args.n:>8.1f} "
             f"{cpu:>8.1f} {1000 * cpu / args.n:>8.1f}"
         )
-    print(
-        f"{'ratio xltools ÷ plain':36} {ratio['wall']:>17.2f} {ratio['cpu']:>17.2f}"
-        "   (target ≤ 1.5)"
-    )
+    for base in ("plain", "plain_cached"):
+        r = ratio(base)
+        print(f"{'ratio xltools ÷ ' + SIDES[base]:60} {r['wall']:>17.2f} {r['cpu']:>17.2f}")
+    print("target: ratio xltools ÷ plain XlsxWriter ≤ 1.5")
     results = {
         "n": args.n,
         "repeat": args.repeat,
         "spec": SPEC.relative_to(ROOT).as_posix(),
         "command": f"python3 bench/bench_generate.py --n {args.n} --repeat {args.repeat}",
-        "xltools_wall_seconds": round(best["xltools"]["wall"], 2),
-        "xltools_cpu_seconds": round(best["xltools"]["cpu"], 2),
-        "xltools_wall_ms_per_file": round(1000 * best["xltools"]["wall"] / args.n, 1),
-        "plain_wall_seconds": round(best["plain"]["wall"], 2),
-        "plain_cpu_seconds": round(best["plain"]["cpu"], 2),
-        "plain_wall_ms_per_file": round(1000 * best["plain"]["wall"] / args.n, 1),
-        "ratio_wall": round(ratio["wall"], 3),
-        "ratio_cpu": round(ratio["cpu"], 3),
-        "target_ratio": 1.5,
+        "sides": SIDES,
+        "best": {
+            side: {
+                "wall_seconds": round(b["wall"], 2),
+                "cpu_seconds": round(b["cpu"], 2),
+                "wall_ms_per_file": round(1000 * b["wall"] / args.n, 1),
+                "cpu_ms_per_file": round(1000 * b["cpu"] / args.n, 1),
+            }
+            for side, b in best.items()
+        },
+        "ratio_to_plain": {k: round(v, 3) for k, v in ratio("plain").items()},
+        "ratio_to_plain_cached": {k: round(v, 3) for k, v in ratio("plain_cached").items()},
+        "target_ratio_to_plain": 1.5,
         "runs": {
             side: [{k: round(v, 2) for k, v in r.items()} for r in attempts]
             for side, attempts in runs.items()
@@ -416,14 +453,17 @@ def main() -> None:
 
 
 def _check_fidelity(logs: Path, xltools_file: Path, scratch: Path) -> None:
-    """The replay of the first log must be the workbook xltools wrote for that bureau."""
+    """The replay of the first log, with and without the cache, must be the workbook xltools
+    wrote for that bureau."""
     single = scratch / "one-log"
     single.mkdir(parents=True)
     shutil.copy(sorted(logs.glob("*.pickle"))[0], single / "00000.pickle")
-    replay(single, scratch)
-    differing = same_parts(xltools_file, scratch / "00000.xlsx")
-    if differing:
-        raise SystemExit(f"the replayed workbook differs from xltools' in {differing}")
+    for cached in (False, True):
+        out = scratch / f"cached-{cached}"
+        replay(single, out, cached=cached)
+        differing = same_parts(xltools_file, out / "00000.xlsx")
+        if differing:
+            raise SystemExit(f"the replayed workbook differs from xltools' in {differing}")
 
 
 if __name__ == "__main__":

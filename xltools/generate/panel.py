@@ -5,6 +5,10 @@ Each check is the same expression tree the checker evaluates (``spec.checks``: t
 checks, row checks, weight checks and required fields), compiled to a status formula on a first
 sheet ``自检``, and to conditional formatting that marks the offending cell on the form while the
 problem stands. The panel is a sheet of its own, so it is never part of the form's printout.
+
+What does not depend on the values (rows, formula texts, links, marks) is planned once per
+spec (:func:`plan_panel`); a bureau's workbook adds only the statuses, which are remembered by
+the values each check reads (:class:`StatusCache`).
 """
 
 from __future__ import annotations
@@ -49,10 +53,6 @@ def overall_text(errors: int, warnings: int) -> str:
     if errors:
         return f"还有 {errors} 个问题"
     return "可以提交" if not warnings else f"可以提交（另有 {warnings} 条提醒，请核实）"
-
-
-def _anchor(spec: Spec, check: Check, layout: Layout) -> tuple[str, int, int] | None:
-    return anchor_at(check, layout.field_positions())
 
 
 def anchor_at(check: Check, positions: dict[str, tuple[str, Cell]]) -> tuple[str, int, int] | None:
