@@ -32,6 +32,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -58,13 +59,16 @@ INTERNAL_SHEETS = ("自检", "_lists", "_xltools")
 # --------------------------------------------------------------------------------------------
 
 
-def _varied(i: int, values: dict[str, Any], money: set[str]) -> dict[str, Any]:
-    """The example's values for bureau ``i``: its own stamp and names, amounts varied."""
-    factor = 0.8 + (i % 40) / 100
-    out = {
-        k: (round(v * factor, 2) if k in money and isinstance(v, float) else v)
-        for k, v in values.items()
-    }
+def _varied(i: int, values: dict[str, Any], numbers: set[str], texts: set[str]) -> dict[str, Any]:
+    """The example's values for bureau ``i``: its own stamp and names, every amount and rate
+    moved by up to ±20 % and every free text its own, so that no two returns are alike."""
+    draw = random.Random(i)
+    out = dict(values)
+    for key, value in values.items():
+        if key in numbers and isinstance(value, float):
+            out[key] = round(value * draw.uniform(0.8, 1.2), 2)
+        elif key in texts and isinstance(value, str) and value:
+            out[key] = f"{value}（{i}）"
     for key in ("unit_name", "department", "department_name", "dept_name", "project_unit"):
         if isinstance(out.get(key), str):
             out[key] = f"第{i:05d}单位"
@@ -84,13 +88,16 @@ def build(spec_path: str, start: int, stop: int, folder: str) -> int:
     spec = load_spec(Path(spec_path))
     example_path = ROOT / "examples" / f"{Path(spec_path).stem}.yaml"
     example = flatten(yaml.safe_load(example_path.read_text(encoding="utf-8")))
-    money = {f.id for f in spec.inputs() if f.type == "money"}
-    rows = [RosterRow(i + 2, _varied(i, example, money)) for i in range(start, stop)]
-    good, bad = validate_roster(spec, rows)
-    if bad:  # the varied amounts broke a limit: the example as it is, stamped
-        plain = [RosterRow(r.row, {**example, **_varied(r.row - 2, {}, set())}) for r in rows]
-        good, bad = validate_roster(spec, plain)
-    assert not bad, bad[:3]
+    numbers = {f.id for f in spec.inputs() if f.type in ("money", "number", "percent")}
+    texts = {f.id for f in spec.inputs() if f.type == "text"}
+    good = []
+    for i in range(start, stop):
+        row = RosterRow(i + 2, _varied(i, example, numbers, texts))
+        fits, bad = validate_roster(spec, [row])
+        if bad:  # a varied value broke a limit: the example as it is, stamped
+            fits, bad = validate_roster(spec, [RosterRow(i + 2, _varied(i, example, set(), set()))])
+        assert not bad, bad[:3]
+        good += fits
     distribute(spec, good, Path(folder))
     (Path(folder) / "manifest.csv").unlink(missing_ok=True)
     return len(good)

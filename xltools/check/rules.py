@@ -3,11 +3,11 @@ evaluate the spec's cross-field checks and the checks every indicator row implie
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from ..engine import agrees, recompute
 from ..expr import BLANK, ExcelError, Name, evaluate, top_level
-from ..expr.ast import walk
+from ..expr.ast import Node, walk
 from ..spec.model import Spec
 from .context import CheckContext, show
 
@@ -64,10 +64,53 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_MISSING: Final = object()
+_CACHE_LIMIT: Final = 512  # results remembered per check
+
+
+class _CheckCache:
+    """A check's result remembered by the values it reads: a merge meets the same values
+    again and again (every blank indicator row of every file), and evaluation is a pure
+    function of them. The key holds each value's type, so TRUE is not 1 and "1" is not 1;
+    -0.0 and 0.0 share a key, which no function of the rule language tells apart."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.names = [
+            tuple(dict.fromkeys(n.name for n in walk(c.expr) if isinstance(n, Name)))
+            for c in spec.checks
+        ]
+        self.results: list[dict[tuple[Any, ...], Any]] = [{} for _ in spec.checks]
+
+    def result(self, index: int, expr: Node, values: dict[str, Any]) -> Any:
+        read = [values.get(name, _MISSING) for name in self.names[index]]
+        key = (*read, *[(type(v), *map(type, v)) if type(v) is tuple else type(v) for v in read])
+        results = self.results[index]
+        found = results.get(key, _MISSING)
+        if found is _MISSING:
+            if len(results) >= _CACHE_LIMIT:
+                results.clear()
+            found = results[key] = top_level(evaluate(expr, values))
+        return found
+
+
+# by spec identity; the spec is kept with its cache so that its id is not reused
+_CACHES: dict[int, tuple[Spec, _CheckCache]] = {}
+
+
+def _cache(spec: Spec) -> _CheckCache:
+    entry = _CACHES.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        if len(_CACHES) >= 64:
+            _CACHES.clear()
+        entry = _CACHES[id(spec)] = (spec, _CheckCache(spec))
+    return entry[1]
+
+
 def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
     """Each failing check, anchored at its first cell, with the values it looked at."""
-    for check in ctx.spec.checks:
-        result = top_level(evaluate(check.expr, values))
+    cache = _cache(ctx.spec)
+    for index, check in enumerate(ctx.spec.checks):
+        result = cache.result(index, check.expr, values)
         if result is True:
             continue
         refs = [
