@@ -328,23 +328,30 @@ def main() -> None:
         )
         / all_files("calamine values (every sheet), 1 core"),
     }
+    # Markdown, so the README's table is this output as it is
     print()
-    print(f"{'what':48} {'ms/file':>9} {'s, all files':>13}")
+    print(f"| what ({total} returns) | ms a file | s, all files |")
+    print("|---|---:|---:|")
     for name, row in rows.items():
-        print(f"{name:48} {row['ms_per_file']:9.2f} {row['seconds_all_files']:13.1f}")
+        sampled = f" ({row['note']})" if row["note"] else ""
+        print(f"| {name}{sampled} | {row['ms_per_file']:.2f} | {row['seconds_all_files']:.1f} |")
     print()
+    print("| ratio | value |")
+    print("|---|---:|")
     for name, value in ratios.items():
-        print(f"{name:48} {value:9.2f}")
+        print(f"| {name} | {value:.2f} |")
     peak = max(m["peak_rss_mib_merge_process"] for m in merges)
     worker_peak = max(m["peak_rss_mib_largest_worker"] for m in merges)
-    print(f"merge peak memory: {peak} MiB (merge process), {worker_peak} MiB (largest worker)")
-    if "ratio" in generate:
-        print(f"generate --roster ÷ plain XlsxWriter: {generate['ratio']:.2f}")
+    print(f"| merge peak memory, MiB (merge process / largest worker) | {peak} / {worker_peak} |")
+    for key, value in generate.get("ratio_to_plain", {}).items():
+        print(f"| generate --roster ÷ plain XlsxWriter ({key}) | {value:.2f} |")
     seconds_one = check_one.get("seconds", {})
     if "xltools check --no-copy" in seconds_one:
-        print(
-            f"xltools check one.xlsx (no copy), wall: {seconds_one['xltools check --no-copy']:.3f} s"
-        )
+        wall = seconds_one["xltools check --no-copy"]
+        print(f"| xltools check one.xlsx, wall s (start-up included) | {wall:.3f} |")
+    for problem in (generate.get("error"), check_one.get("error")):
+        if problem:
+            print(problem)
 
     results = {
         "when": dt.datetime.now().isoformat(timespec="seconds"),
