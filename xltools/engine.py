@@ -85,10 +85,7 @@ def _fixed(value: object) -> Value:
         return BLANK
     if isinstance(value, dt.date):
         return excel_serial(value)
-    if isinstance(value, bool | str | tuple) or value is BLANK:
-        return value
-    if isinstance(value, ExcelError):
-        return value
+    if isinstance(value, bool | str | tuple | ExcelError) or value is BLANK:
         return value
     if isinstance(value, int | float):
         return float(value)
