@@ -6,6 +6,8 @@ against a real spreadsheet engine.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from xltools.expr import (
@@ -405,3 +407,29 @@ def test_round_to_never_raises_on_extreme_digits() -> None:
         for digits in (-(10**9), -309, -308, -1, 0, 1, 15, 400, 10**9):
             result = round_to(x, digits)
             assert isinstance(result, float | ExcelError)
+
+
+def test_nested_ifs_compile_each_node_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A chain of nested IFs (a grade rule) is compiled in time linear in its size: each node
+    is needed for its value and again as the branch an IF passes through."""
+    import importlib
+
+    from xltools.expr.ast import walk
+
+    module = importlib.import_module("xltools.expr.evaluate")  # not the function of that name
+
+    text = "0"
+    for n in range(30):
+        text = f"IF(x>{n},{n},{text})"
+    tree = parse(f"SUM({text})")
+    calls = 0
+    compile_one = module._Compiler._node
+
+    def counted(self: Any, node: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return compile_one(self, node)
+
+    monkeypatch.setattr(module._Compiler, "_node", counted)
+    assert module.compile_node(tree)({"x": 12.5}) == 12.0
+    assert calls == len({id(n) for n in walk(tree)})

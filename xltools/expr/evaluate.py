@@ -52,27 +52,102 @@ def evaluate(node: Node, env: Env) -> Value:
 
 def compile_node(node: Node) -> Evaluator:
     """A function of the environment that evaluates ``node`` with Excel's semantics."""
-    if isinstance(node, Number | Text | Boolean):
-        constant: Value = node.value
-        return lambda env: constant
-    if isinstance(node, Name):
-        name = node.name
-        return lambda env: env.get(name, NAME)
-    if isinstance(node, Percent):
-        return _percent(compile_node(node.operand))
-    if isinstance(node, Unary):
-        operand = compile_node(node.operand)
-        return operand if node.op == "+" else _negate(operand)
-    if isinstance(node, Binary):
-        return _compile_binary(node.op, compile_node(node.left), compile_node(node.right))
-    if isinstance(node, Call):
-        function = FUNCTIONS.get(node.function)
-        if function is None:
-            return lambda env: NAME
-        impl = function.impl
-        arguments = [_compile_argument(a) for a in node.args]
-        return lambda env: impl([argument(env) for argument in arguments])
-    raise TypeError(f"unknown node {node!r}")
+    return _Compiler().node(node)
+
+
+class _Compiler:
+    """Compiles one tree, each subtree once: a node is compiled both for its value and, as an
+    IF / IFERROR argument, for the branch it passes through, and without remembering them a
+    chain of nested IFs (a grade rule) took time exponential in its depth."""
+
+    def __init__(self) -> None:
+        # by node identity: the tree being compiled keeps every node alive meanwhile
+        self.nodes: dict[int, Evaluator] = {}
+        self.arguments: dict[int, _ArgEvaluator] = {}
+
+    def node(self, node: Node) -> Evaluator:
+        compiled = self.nodes.get(id(node))
+        if compiled is None:
+            compiled = self.nodes[id(node)] = self._node(node)
+        return compiled
+
+    def _node(self, node: Node) -> Evaluator:
+        if isinstance(node, Number | Text | Boolean):
+            constant: Value = node.value
+            return lambda env: constant
+        if isinstance(node, Name):
+            name = node.name
+            return lambda env: env.get(name, NAME)
+        if isinstance(node, Percent):
+            return _percent(self.node(node.operand))
+        if isinstance(node, Unary):
+            operand = self.node(node.operand)
+            return operand if node.op == "+" else _negate(operand)
+        if isinstance(node, Binary):
+            return _compile_binary(node.op, self.node(node.left), self.node(node.right))
+        if isinstance(node, Call):
+            function = FUNCTIONS.get(node.function)
+            if function is None:
+                return lambda env: NAME
+            impl = function.impl
+            arguments = [self.argument(a) for a in node.args]
+            return lambda env: impl([argument(env) for argument in arguments])
+        raise TypeError(f"unknown node {node!r}")
+
+    def argument(self, node: Node) -> _ArgEvaluator:
+        compiled = self.arguments.get(id(node))
+        if compiled is None:
+            compiled = self.arguments[id(node)] = self._argument(node)
+        return compiled
+
+    def _argument(self, node: Node) -> _ArgEvaluator:
+        """A function argument, and whether it is a reference (aggregates skip text and
+        booleans met through a reference but convert them when given as values)."""
+        value = self.node(node)
+        if isinstance(node, Name):
+            return lambda env: Arg(value(env), True)
+        pick = self._passed_through(node)
+        if pick is None:
+            return lambda env: Arg(value(env), False)
+
+        def evaluate_argument(env: Env) -> Arg:
+            branch = pick(env)
+            return Arg(value(env), False) if branch is None else branch(env)
+
+        return evaluate_argument
+
+    def _passed_through(self, node: Node) -> Callable[[Env], _ArgEvaluator | None] | None:
+        """For IF / IFERROR: the argument they hand back as is, reference and all.
+
+        IF returns the reference of the branch it picks, not just its value, so in
+        SUM(IF(c, A1, B1)) a text "12" in A1 is skipped like in SUM(A1) (Excel documents IF
+        returning references; LibreOffice does the same). IFERROR behaves the same way in
+        LibreOffice; Excel documents nothing either way, so we follow LibreOffice. The picker
+        returns None where the call's own value is the argument (a wrong argument count, an
+        error condition, a false IF without an else branch).
+        """
+        if not isinstance(node, Call) or node.function not in ("IF", "IFERROR"):
+            return None
+        function = FUNCTIONS[node.function]
+        if len(node.args) < function.min_args or (
+            function.max_args is not None and len(node.args) > function.max_args
+        ):
+            return None
+        first = self.node(node.args[0])
+        if node.function == "IFERROR":
+            value, fallback = (self.argument(a) for a in node.args)
+            return lambda env: fallback if isinstance(_scalar(first(env)), ExcelError) else value
+        branches = [self.argument(a) for a in node.args[1:]]
+
+        def pick(env: Env) -> _ArgEvaluator | None:
+            condition = to_bool(_scalar(first(env)))
+            if isinstance(condition, ExcelError):
+                return None
+            if condition:
+                return branches[0]
+            return branches[1] if len(branches) > 1 else None
+
+        return pick
 
 
 def _percent(operand: Evaluator) -> Evaluator:
@@ -101,57 +176,6 @@ def _compile_binary(op: str, left: Evaluator, right: Evaluator) -> Evaluator:
 
         return evaluate_comparison
     return lambda env: _binary(op, _scalar(left(env)), _scalar(right(env)))
-
-
-def _compile_argument(node: Node) -> _ArgEvaluator:
-    """A function argument, and whether it is a reference (aggregates skip text and booleans
-    met through a reference but convert them when given as values)."""
-    value = compile_node(node)
-    if isinstance(node, Name):
-        return lambda env: Arg(value(env), True)
-    pick = _passed_through(node)
-    if pick is None:
-        return lambda env: Arg(value(env), False)
-
-    def evaluate_argument(env: Env) -> Arg:
-        branch = pick(env)
-        return Arg(value(env), False) if branch is None else branch(env)
-
-    return evaluate_argument
-
-
-def _passed_through(node: Node) -> Callable[[Env], _ArgEvaluator | None] | None:
-    """For IF / IFERROR: the argument they hand back as is, reference and all.
-
-    IF returns the reference of the branch it picks, not just its value, so in
-    SUM(IF(c, A1, B1)) a text "12" in A1 is skipped like in SUM(A1) (Excel documents IF
-    returning references; LibreOffice does the same). IFERROR behaves the same way in
-    LibreOffice; Excel documents nothing either way, so we follow LibreOffice. The picker
-    returns None where the call's own value is the argument (a wrong argument count, an
-    error condition, a false IF without an else branch).
-    """
-    if not isinstance(node, Call) or node.function not in ("IF", "IFERROR"):
-        return None
-    function = FUNCTIONS[node.function]
-    if len(node.args) < function.min_args or (
-        function.max_args is not None and len(node.args) > function.max_args
-    ):
-        return None
-    first = compile_node(node.args[0])
-    if node.function == "IFERROR":
-        value, fallback = (_compile_argument(a) for a in node.args)
-        return lambda env: fallback if isinstance(_scalar(first(env)), ExcelError) else value
-    branches = [_compile_argument(a) for a in node.args[1:]]
-
-    def pick(env: Env) -> _ArgEvaluator | None:
-        condition = to_bool(_scalar(first(env)))
-        if isinstance(condition, ExcelError):
-            return None
-        if condition:
-            return branches[0]
-        return branches[1] if len(branches) > 1 else None
-
-    return pick
 
 
 def _scalar(value: Value) -> Scalar:
