@@ -231,6 +231,33 @@ def test_cli_exit_codes_json_and_copy(tmp_path: Path) -> None:
     assert "共 " in result.output  # one line per file, and a closing count
 
 
+def test_a_reader_that_stops_early_is_not_an_internal_error(tmp_path: Path) -> None:
+    """`xltools check folder/ | head -1`: the pipe closes while files are still checked."""
+    import os
+    import subprocess
+    import sys
+
+    good = filled(tmp_path)
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(60):  # enough that checking goes on well after the pipe is closed
+        os.link(good, folder / f"{n}.xlsx")
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xltools.cli", "check", "--no-copy", str(folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.readline()
+    process.stdout.close()  # as head does after its line
+    error = process.stderr.read().decode("utf-8", "replace")
+    assert process.wait(timeout=120) == 141, error
+    assert "internal-error" not in error and "Traceback" not in error, error
+
+
 def test_input_file_is_never_modified(tmp_path: Path) -> None:
     path = filled(tmp_path)
     before = path.read_bytes()

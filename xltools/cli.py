@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # imported for real only by the commands that need them
     from .spec import Spec
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141
 
 
 class _Commands(click.Group):
@@ -32,6 +33,13 @@ class _Commands(click.Group):
         except KeyboardInterrupt:
             click.echo("[interrupted] 已中断；已写出的文件都是完整的。", err=True)
             sys.exit(EXIT_USAGE)
+        except BrokenPipeError:
+            # The reader of our output went away (`xltools check … | head`): not our bug. Point
+            # stdout at /dev/null so the interpreter's final flush cannot fail again, and end
+            # as a program killed by SIGPIPE does (128 + 13), as `yes | head` does.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as error:
             if os.environ.get("XLTOOLS_DEBUG"):
                 raise
