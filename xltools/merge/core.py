@@ -169,8 +169,8 @@ def merge(
 
     ``paths``: files, folders, glob patterns and .zip archives (and fsspec URLs, one file
     each, when the ``executor`` reads them: :class:`~xltools.merge.cluster.DaskCluster`).
-    ``workers``: processes
-    (``None`` or 0 = one per core, 1 = in this process); or give an ``executor``.
+    ``workers``: processes (``None`` or 0 = one per core, 1 = in this process); or give an
+    ``executor``.
     ``progress(n)`` is called with the number of inputs and must return a callable that is
     called once per input done (and may have a ``close``). Raises
     :class:`~xltools.merge.inputs.InputError` when an argument names nothing and
