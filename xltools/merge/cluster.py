@@ -13,8 +13,8 @@ When a worker dies (killed, out of memory) the scheduler reschedules its tasks; 
 ``distributed.scheduler.allowed-failures`` deaths (3 by default) the task fails with
 ``KilledWorker``. A chunk that fails is submitted again one file per task, so that one bad file
 cannot take the rest of its chunk with it; a single file whose task ends in ``KilledWorker``
-twice is rejected as ``worker-crashed``. Nothing is ever re-run in the client process: a file that kills
-workers would kill the merge.
+twice is rejected as ``worker-crashed``. Nothing is ever re-run in the client process: a file
+that kills workers would kill the merge.
 
 Nothing here imports Dask at module level: ``xltools check`` and a local merge never load it.
 """
@@ -33,10 +33,9 @@ from urllib.parse import unquote
 from .worker import REJECTING_CODES, FileResult, check_one
 
 if TYPE_CHECKING:
-    from .inputs import InputItem
-
-if TYPE_CHECKING:
     from distributed import Client, Future
+
+    from .inputs import InputItem
 
 WORKER_CRASHED: Final = "worker-crashed"
 URL_UNREADABLE: Final = "read-url-unreadable"
