@@ -38,10 +38,11 @@ from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parents[2]
 if __name__ == "__main__":  # run as a script: make the package importable from a checkout
-    sys.path.insert(0, str(ROOT))
+    sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import openpyxl  # noqa: E402
 import yaml  # noqa: E402
+from check_fixtures import insert_row  # noqa: E402  (tests/ is on the path in pytest and fuzz.py)
 
 from xltools.cellref import a1  # noqa: E402
 from xltools.fill import fill_workbook, flatten  # noqa: E402
@@ -981,22 +982,7 @@ def _cached(bases: _Bases, path: Path) -> None:
     "a row inserted above the indicators (names moved with the cells)",
 )
 def _rows(bases: _Bases, path: Path) -> None:
-    at = 8
-
-    def change(workbook: Any) -> None:
-        sheet = workbook[FORM_SHEET]
-        sheet.protection.sheet = False
-        sheet.insert_rows(at)
-
-        def shift(match: re.Match[str]) -> str:
-            row = int(match.group(2))
-            return f"${match.group(1)}${row + 1 if row >= at else row}"
-
-        for definition in workbook.defined_names.values():
-            if FORM_SHEET in definition.attr_text:
-                definition.attr_text = re.sub(r"\$([A-Z]+)\$(\d+)", shift, definition.attr_text)
-
-    edit_book(bases.filled(), path, change)
+    edit_book(bases.filled(), path, insert_row(8))
 
 
 @case("sheet-renamed.xlsx", "tamper-sheet-renamed", "the form sheet renamed")
