@@ -8,6 +8,7 @@ from typing import Any, Final
 from ..engine import agrees, recompute
 from ..expr import BLANK, ExcelError, Name, evaluate, top_level
 from ..expr.ast import Node, walk
+from ..identity import IdentityCache
 from ..spec.model import Spec
 from .context import CheckContext, show
 
@@ -93,17 +94,7 @@ class _CheckCache:
         return found
 
 
-# by spec identity; the spec is kept with its cache so that its id is not reused
-_CACHES: dict[int, tuple[Spec, _CheckCache]] = {}
-
-
-def _cache(spec: Spec) -> _CheckCache:
-    entry = _CACHES.get(id(spec))
-    if entry is None or entry[0] is not spec:
-        if len(_CACHES) >= 64:
-            _CACHES.clear()
-        entry = _CACHES[id(spec)] = (spec, _CheckCache(spec))
-    return entry[1]
+_cache: IdentityCache[Spec, _CheckCache] = IdentityCache(_CheckCache, limit=64)
 
 
 def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:

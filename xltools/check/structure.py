@@ -18,6 +18,7 @@ from ..cellref import a1, parse_a1
 from ..engine import excel_serial
 from ..expr import Node, to_formula
 from ..generate.metadata import LISTS_SHEET, META_SHEET, PANEL_SHEET, fingerprint
+from ..identity import IdentityCache
 from .context import CheckContext
 
 CHECK_SHEET = "校验结果"
@@ -215,19 +216,15 @@ def _locked_cells(ctx: CheckContext) -> None:
                 )
 
 
-# (formula tree, its Excel text, that text normalised) by tree identity: the same few hundred
-# formulas are compared in every file of a merge.
-_EXPECTED: dict[int, tuple[Node, str, str]] = {}
+def _excel_and_normalised(formula: Node) -> tuple[str, str]:
+    text = to_formula(formula, str)
+    return text, normalise_formula(text)
 
 
-def _expected_formula(formula: Node) -> tuple[str, str]:
-    entry = _EXPECTED.get(id(formula))
-    if entry is None or entry[0] is not formula:
-        if len(_EXPECTED) >= 20_000:
-            _EXPECTED.clear()
-        text = to_formula(formula, str)
-        entry = _EXPECTED[id(formula)] = (formula, text, normalise_formula(text))
-    return entry[1], entry[2]
+# by tree: the same few hundred formulas are compared in every file of a merge
+_expected_formula: IdentityCache[Node, tuple[str, str]] = IdentityCache(
+    _excel_and_normalised, limit=20_000
+)
 
 
 def _formula(ctx: CheckContext, field_id: str, raw: Any) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Final
 
+from ..identity import IdentityCache
 from .ast import Binary, Boolean, Call, Name, Node, Number, Percent, Text, Unary
 from .functions import FUNCTIONS, Arg
 from .values import (
@@ -28,11 +28,6 @@ Env = Mapping[str, Value]
 Evaluator = Callable[[Env], Value]
 _ArgEvaluator = Callable[[Env], Arg]
 
-# Compiled trees by node identity (a frozen node hashes its whole subtree on every lookup);
-# the node is kept with its closure so that its id cannot be reused while cached.
-_COMPILED: dict[int, tuple[Node, Evaluator]] = {}
-_CACHE_LIMIT: Final = 20_000
-
 
 def evaluate(node: Node, env: Env) -> Value:
     """The value of ``node`` where each field name takes its value from ``env``.
@@ -41,18 +36,15 @@ def evaluate(node: Node, env: Env) -> Value:
     The tree is compiled once into Python closures (:func:`compile_node`) and reused: a merge
     evaluates the same few hundred rules for every file.
     """
-    entry = _COMPILED.get(id(node))
-    if entry is None or entry[0] is not node:
-        if len(_COMPILED) >= _CACHE_LIMIT:
-            _COMPILED.clear()
-        entry = (node, compile_node(node))
-        _COMPILED[id(node)] = entry
-    return entry[1](env)
+    return _compiled(node)(env)
 
 
 def compile_node(node: Node) -> Evaluator:
     """A function of the environment that evaluates ``node`` with Excel's semantics."""
     return _Compiler().node(node)
+
+
+_compiled: IdentityCache[Node, Evaluator] = IdentityCache(compile_node, limit=20_000)
 
 
 class _Compiler:
