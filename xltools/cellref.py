@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+)$")
 
@@ -25,11 +26,14 @@ def column_number(letters: str) -> int:
     return number
 
 
+@lru_cache(maxsize=1 << 16)
 def a1(row: int, col: int) -> str:
-    """0-based (row, col) -> "C5"."""
+    """0-based (row, col) -> "C5". Cached: a check asks for the same few hundred cells of
+    every form it reads."""
     return f"{column_letter(col)}{row + 1}"
 
 
+@lru_cache(maxsize=1 << 16)
 def parse_a1(ref: str) -> tuple[int, int]:
     """ "C5" or "$C$5" -> 0-based (row, col)."""
     match = _A1.match(ref.strip())

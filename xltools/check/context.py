@@ -15,15 +15,39 @@ if TYPE_CHECKING:
     from ..xlsx.reader import RawCell, RawWorkbook
 
 
-_LAYOUTS: dict[tuple[str, int, str], Layout] = {}
+@dataclass(frozen=True)
+class _SpecPlan:
+    """What a check needs of a spec before it looks at the workbook."""
+
+    layout: Layout
+    expected: dict[str, tuple[str, Cell]]
+    row_of: dict[str, tuple[str, ...]]
+    where: dict[str, tuple[str, str]]  # field id -> (sheet, "C5") where the layout puts it
+    #: sheet name -> 1-based (last row, last column) of the form's area
+    extents: dict[str, tuple[int, int]]
 
 
-def _layout(spec: Spec) -> Layout:
-    """The layout of a spec, computed once per process (merge checks thousands of files)."""
+_PLANS: dict[tuple[str, int, str], _SpecPlan] = {}
+
+
+def _plan(spec: Spec) -> _SpecPlan:
+    """Computed once per spec and process (merge checks thousands of files); never mutated."""
     key = (spec.template, spec.version, spec.sha256)
-    if key not in _LAYOUTS:
-        _LAYOUTS[key] = layout_spec(spec)
-    return _LAYOUTS[key]
+    plan = _PLANS.get(key)
+    if plan is None:
+        layout = layout_spec(spec)
+        expected = layout.field_positions()
+        where = {fid: (sheet, a1(cell.row, cell.col)) for fid, (sheet, cell) in expected.items()}
+        extents = {
+            sheet.name: (
+                max(max(c.row, c.last_row) for c in sheet.cells) + 1,
+                max(max(c.col, c.last_col) for c in sheet.cells) + 1,
+            )
+            for sheet in layout.sheets
+            if sheet.cells
+        }
+        plan = _PLANS[key] = _SpecPlan(layout, expected, _rows_of(spec), where, extents)
+    return plan
 
 
 def _rows_of(spec: Spec) -> dict[str, tuple[str, ...]]:
@@ -51,6 +75,7 @@ class CheckContext:
     report: Report
     meta: dict[str, str]
     layout: Layout = field(init=False)
+    extents: dict[str, tuple[int, int]] = field(init=False)
     # Field id -> (sheet, "C5") where the workbook holds it: its defined name when that still
     # resolves, else where the layout put it.
     where: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -62,11 +87,12 @@ class CheckContext:
     values: dict[str, Any] = field(default_factory=dict)  # parsed inputs, then recomputed values
 
     def __post_init__(self) -> None:
-        self.layout = _layout(self.spec)
-        self.expected = self.layout.field_positions()
-        self.row_of = _rows_of(self.spec)
-        for field_id, (sheet, cell) in self.expected.items():
-            self.where[field_id] = (sheet, a1(cell.row, cell.col))
+        plan = _plan(self.spec)
+        self.layout = plan.layout
+        self.extents = plan.extents
+        self.expected = plan.expected
+        self.row_of = plan.row_of
+        self.where.update(plan.where)
 
     def cell(self, field_id: str) -> RawCell | None:
         sheet, ref = self.where[field_id]

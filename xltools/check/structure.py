@@ -424,8 +424,7 @@ def _extra_content(ctx: CheckContext) -> None:
         raw = ctx.workbook.sheet(name)
         if raw is None or sheet_layout.name in ctx.moved_sheets or not sheet_layout.cells:
             continue
-        last_row = max(max(c.row, c.last_row) for c in sheet_layout.cells) + 1  # 1-based
-        last_col = max(max(c.col, c.last_col) for c in sheet_layout.cells) + 1
+        last_row, last_col = ctx.extents[sheet_layout.name]  # 1-based
         if raw.max_row <= last_row and raw.max_col <= last_col:
             continue
         extra = [

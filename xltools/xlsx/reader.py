@@ -84,11 +84,14 @@ import re
 import struct
 import zipfile
 import zlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
+from hashlib import blake2b
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol, TypeVar, cast
 from urllib.parse import unquote
 from xml.parsers.expat import ExpatError
 
@@ -153,12 +156,19 @@ class RawWorkbook:
     #: Sheet-scoped names: sheet name -> {lowercased name -> reference text}.
     local_names: dict[str, dict[str, str]] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)  # every zip entry name, as stored
+    #: name -> sheet, as written (a check looks sheets up a thousand times)
+    _by_name: dict[str, RawSheet] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._by_name = {}
+        for sheet in self.sheets:
+            self._by_name.setdefault(sheet.name, sheet)
 
     def sheet(self, name: str) -> RawSheet | None:
         """The sheet called ``name`` (Excel sheet names are case-insensitive)."""
-        for sheet in self.sheets:
-            if sheet.name == name:
-                return sheet
+        found = self._by_name.get(name)
+        if found is not None:
+            return found
         folded = name.casefold()
         for sheet in self.sheets:
             if sheet.name.casefold() == folded:
@@ -170,7 +180,10 @@ class RawWorkbook:
         found = self.sheet(sheet)
         if found is None:
             return None
-        return found.cells.get(ref.replace("$", "").upper())
+        cell = found.cells.get(ref)  # the checker's own refs are already "C5"
+        if cell is None and ("$" in ref or not ref.isupper()):
+            cell = found.cells.get(ref.replace("$", "").upper())
+        return cell
 
     def is_locked(self, cell: RawCell | None) -> bool:
         """Whether ``cell`` is locked under sheet protection (a missing cell has style 0)."""
@@ -395,6 +408,7 @@ _REFERENCE: Final = re.compile(
 )
 
 
+@lru_cache(maxsize=1 << 14)  # every return of a template carries the same names
 def split_reference(text: str) -> tuple[str, str] | None:
     """``'My ''x'' sheet'!$C$5`` -> ("My 'x' sheet", "C5"); None when ``text`` is not one plain
     reference into a sheet of this workbook (a formula, several areas, an external link)."""
@@ -455,6 +469,8 @@ class _Malformed(Exception):
 
 class _Rels:
     """A .rels part: Id -> (Type, Target, TargetMode)."""
+
+    data = None  # no text is read
 
     def __init__(self) -> None:
         self.by_id: dict[str, tuple[str, str, str]] = {}
@@ -564,6 +580,7 @@ class _SharedStrings:
 
 
 class _Styles:
+    data = None  # no text is read
     _CELL_XFS = _names("cellXfs")
     _XF = _names("xf")
     _PROTECTION = _names("protection")
@@ -630,6 +647,12 @@ class _SheetPart:
         self.dv: list[str] | None = None
         self.in_x14_formula1 = False
         self.parser: Any = None  # set by the reader: conditional formats are skipped with it
+        # where the sheetData and sheetProtection tags were met (byte offsets), for the tail
+        self.data_starts = 0
+        self.data_start_at = -1
+        self.data_end_at = -1
+        self.protection_at = -1
+        self.protections = 0
 
     # -- expat callbacks -------------------------------------------------------------------
 
@@ -782,6 +805,34 @@ class _SheetPart:
 
     def _protection(self, attrs: dict[str, str]) -> None:
         self.sheet.protected = _flag(attrs.get("sheet"))
+        self.protections += 1
+        if self.parser is not None:
+            self.protection_at = self.parser.CurrentByteIndex
+
+    def _sheet_data(self, attrs: dict[str, str]) -> None:
+        self.data_starts += 1
+        if self.parser is not None and self.data_start_at < 0:
+            self.data_start_at = self.parser.CurrentByteIndex
+
+    def _sheet_data_end(self) -> None:
+        if self.parser is not None:
+            self.data_end_at = self.parser.CurrentByteIndex
+
+    # -- the tail after the cells ----------------------------------------------------------
+
+    def tail_state(self) -> tuple[int, ...]:
+        """What a tail could change besides merges, validations and protection."""
+        return (len(self.cells), self.row, self.col, self.max_row, self.max_col, len(self.shared))
+
+    def clean(self) -> bool:
+        """No element is being read: the tail starts as it would in any other file."""
+        return (
+            self.text is None
+            and self.dv is None
+            and self.inline is None
+            and not self.phonetic
+            and not self.in_x14_formula1
+        )
 
     def _merge(self, attrs: dict[str, str]) -> None:
         ref = attrs.get("ref")
@@ -951,6 +1002,7 @@ def _sheet_dispatch() -> tuple[dict[str, _SheetStart], dict[str, _SheetEnd]]:
         "dataValidation": part._dv,
         "formula1": part._dv_collect,
         "conditionalFormatting": part._conditional_formatting,
+        "sheetData": part._sheet_data,
     }
     main_ends: dict[str, _SheetEnd] = {
         "c": part._c_end,
@@ -960,6 +1012,7 @@ def _sheet_dispatch() -> tuple[dict[str, _SheetStart], dict[str, _SheetEnd]]:
         "rPh": part._rph_end,
         "dataValidation": part._dv_end,
         "formula1": part._formula1_end,
+        "sheetData": part._sheet_data_end,
     }
     starts = {full: main_starts[local] for full, local in _names(*main_starts).items()}
     ends = {full: main_ends[local] for full, local in _names(*main_ends).items()}
@@ -1136,6 +1189,113 @@ def _other_format(lowered: list[str]) -> str:
     return ""
 
 
+_PROTECTION_TAG: Final = re.compile(
+    rb"<sheetProtection(?:\s+[A-Za-z_][\w.:-]*\s*=\s*(?:\"[^\"<]*\"|'[^'<]*'))*\s*/>"
+)
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """Where a worksheet part's tail begins: after ``</sheetData>`` and the empty
+    ``<sheetProtection …/>`` that follows it (its password hash differs in every copy).
+
+    Found by searching the bytes, then *confirmed by the parser*: the one ``sheetData`` start
+    tag expat reported is at ``data_start``, its end tag at ``data_end``, and the protection
+    tag, if any, right after it. The parser's state at ``split`` is then the state it had at
+    ``data_start`` — a function of the bytes before it — and the handler has no element open.
+    So the tail's effect (merged ranges, validations, protection, each a function of those
+    bytes and the tail's bytes) can be remembered under the digest of both.
+    """
+
+    data_start: int
+    data_end: int
+    protection: int  # offset of <sheetProtection, or -1
+    split: int
+    prefix: bytes
+    rest: bytes
+
+    @staticmethod
+    def find(content: bytes) -> _Tail | None:
+        data_start = content.find(b"<sheetData")
+        data_end = content.find(b"</sheetData>", data_start)
+        if data_start < 0 or data_end < 0:
+            return None
+        split = data_end + len(b"</sheetData>")
+        protection = -1
+        tag = _PROTECTION_TAG.match(content, split)
+        if tag is not None:
+            protection, split = split, tag.end()
+        prefix = content[:data_start]
+        return _Tail(data_start, data_end, protection, split, prefix, content[split:])
+
+    def confirmed_by(self, handler: _SheetPart) -> bool:
+        return (
+            handler.data_starts == 1
+            and handler.data_start_at == self.data_start
+            and handler.data_end_at == self.data_end
+            and handler.protection_at == self.protection
+            and handler.protections == int(self.protection >= 0)
+            and handler.clean()
+        )
+
+    def digest(self) -> bytes:
+        hashed = blake2b(digest_size=20)
+        hashed.update(len(self.prefix).to_bytes(8, "little"))
+        hashed.update(self.prefix)
+        hashed.update(self.rest)
+        return hashed.digest()
+
+
+@dataclass(frozen=True)
+class _TailEffect:
+    """What parsing a worksheet's tail did to the sheet."""
+
+    merged: tuple[str, ...]
+    validations: tuple[tuple[str, str, str], ...]
+    ranges: int
+    protected: bool | None  # the last protection tag's setting, None when it has none
+
+    @staticmethod
+    def record(handler: _SheetPart, parse_tail: Callable[[], None]) -> _TailEffect | None:
+        """Parse the tail with ``handler`` and say what it did; None when the tail also
+        touched cells (a file no application writes): then it is not remembered."""
+        sheet = handler.sheet
+        before = handler.tail_state()
+        merged, validations = len(sheet.merged), len(sheet.validations)
+        ranges, protections = handler.ranges, handler.protections
+        parse_tail()
+        if handler.tail_state() != before:
+            return None
+        return _TailEffect(
+            tuple(sheet.merged[merged:]),
+            tuple(sheet.validations[validations:]),
+            handler.ranges - ranges,
+            sheet.protected if handler.protections > protections else None,
+        )
+
+    def apply(self, handler: _SheetPart) -> None:
+        handler._count_ranges(self.ranges)
+        handler.sheet.merged.extend(self.merged)
+        handler.sheet.validations.extend(self.validations)
+        if self.protected is not None:
+            handler.sheet.protected = self.protected
+
+
+class _PartHandler(Protocol):
+    def start(self, name: str, attrs: dict[str, str]) -> None: ...
+    def end(self, name: str) -> None: ...
+
+    @property
+    def data(self) -> Callable[[str], None] | None: ...
+
+
+_Handler = TypeVar("_Handler", bound=_PartHandler)
+
+_REMEMBER_MAX_BYTES: Final = 1 << 20  # parts up to this size are read whole and remembered
+_REMEMBER_PARTS: Final = 256  # a few parts per template: forgotten all at once past this
+_REMEMBERED: dict[tuple[str, Limits, bytes], object] = {}
+
+
 class _Reader:
     def __init__(self, archive: zipfile.ZipFile, limits: Limits) -> None:
         self.zip = archive
@@ -1214,29 +1374,101 @@ class _Reader:
         """Inflate ``info`` chunk by chunk, counting real bytes, and stream it through expat.
         A sheet ``handler`` is given the parser, to switch its handlers off where it skips."""
         self.check_declared([info])
-        name = info.filename
         parser = _expat(start, end, data)
         if handler is not None:
             handler.parser = parser
+        with self._errors_named(info.filename):
+            for chunk in self._chunks(info):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+
+    def parse_remembered(
+        self, info: zipfile.ZipInfo, kind: str, make: Callable[[], _Handler]
+    ) -> _Handler:
+        """Parse a small part with a fresh handler from ``make`` — or hand back the handler of
+        an earlier parse of the very same bytes under the same limits. The relationships,
+        workbook part and styles of every return of a template are byte-identical, and a
+        parse is a function of the bytes alone: only the bytes' BLAKE2 digest is computed
+        again. The handlers handed back are shared: they are only read after parsing."""
+        if info.file_size > _REMEMBER_MAX_BYTES:
+            handler = make()
+            self.parse(info, handler.start, handler.end, handler.data)
+            return handler
+        self.check_declared([info])
+        with self._errors_named(info.filename):
+            content = b"".join(self._chunks(info))
+        key = (kind, self.limits, blake2b(content, digest_size=20).digest())
+        found = _REMEMBERED.get(key)
+        if found is not None:
+            return cast(_Handler, found)
+        handler = make()
+        parser = _expat(handler.start, handler.end, handler.data)
+        with self._errors_named(info.filename):
+            parser.Parse(content, True)
+        if len(_REMEMBERED) >= _REMEMBER_PARTS:
+            _REMEMBERED.clear()
+        _REMEMBERED[key] = handler
+        return handler
+
+    def parse_sheet(self, info: zipfile.ZipInfo, handler: _SheetPart) -> None:
+        """Parse a worksheet part. What follows its cells — merged ranges, conditional
+        formats, data validations: half of a form's bytes, the same in every return of a
+        template — is parsed once and remembered; see :class:`_Tail`."""
+        if info.file_size > _REMEMBER_MAX_BYTES:
+            self.parse(info, handler.start, handler.end, handler.data, handler)
+            return
+        self.check_declared([info])
+        parser = _expat(handler.start, handler.end, handler.data)
+        handler.parser = parser
+        with self._errors_named(info.filename):
+            content = b"".join(self._chunks(info))
+            tail = _Tail.find(content)
+            if tail is None:
+                parser.Parse(content, True)
+                return
+            parser.Parse(content[: tail.split], False)
+            if not tail.confirmed_by(handler):
+                parser.Parse(content[tail.split :], True)
+                return
+            key = ("sheet-tail", self.limits, tail.digest())
+            effect = _REMEMBERED.get(key)
+            if isinstance(effect, _TailEffect):
+                effect.apply(handler)
+                return
+            effect = _TailEffect.record(handler, lambda: parser.Parse(content[tail.split :], True))
+            if effect is not None:
+                if len(_REMEMBERED) >= _REMEMBER_PARTS:
+                    _REMEMBERED.clear()
+                _REMEMBERED[key] = effect
+
+    def _chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """The inflated bytes of ``info``, a chunk at a time, each checked against the size,
+        ratio and total limits before it is handed on."""
+        name = info.filename
         produced = 0
         limits = self.limits
+        with self.zip.open(info) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    return
+                produced += len(chunk)
+                self.total += len(chunk)
+                self._check_size(name, produced, info.compress_size, "实际")
+                if self.total > limits.max_total_inflated_bytes:
+                    raise _error(
+                        "read-zip-bomb",
+                        f"已解压 {_size(self.total)}，超过上限 "
+                        f"{_size(limits.max_total_inflated_bytes)}",
+                    )
+                yield chunk
+
+    @staticmethod
+    @contextmanager
+    def _errors_named(name: str) -> Iterator[None]:
+        """Whatever inflating or parsing part ``name`` raises, as a WorkbookReadError."""
         try:
-            with self.zip.open(info) as stream:
-                while True:
-                    chunk = stream.read(_CHUNK)
-                    if not chunk:
-                        break
-                    produced += len(chunk)
-                    self.total += len(chunk)
-                    self._check_size(name, produced, info.compress_size, "实际")
-                    if self.total > limits.max_total_inflated_bytes:
-                        raise _error(
-                            "read-zip-bomb",
-                            f"已解压 {_size(self.total)}，超过上限 "
-                            f"{_size(limits.max_total_inflated_bytes)}",
-                        )
-                    parser.Parse(chunk, False)
-                parser.Parse(b"", True)
+            yield
         except WorkbookReadError:
             raise
         except DefusedXmlException as exc:
@@ -1257,11 +1489,8 @@ class _Reader:
     def rels(self, part: str, required: bool) -> _Rels:
         folder, base = posixpath.split(part)
         path = posixpath.join(folder, "_rels", f"{base}.rels")
-        rels = _Rels()
         info = self.info(path) if not required else self.require(path)
-        if info is not None:
-            self.parse(info, rels.start, rels.end)
-        return rels
+        return _Rels() if info is None else self.parse_remembered(info, "rels", _Rels)
 
     @staticmethod
     def target(source: str, target: str) -> str:
@@ -1308,8 +1537,9 @@ class _Reader:
             raise _error("read-missing-part", part=workbook_name)
 
         wb_rels = self.rels(workbook_name, required=True)
-        book = _WorkbookPart(limits)
-        self.parse(self.require(workbook_name), book.start, book.end, book.data)
+        book = self.parse_remembered(
+            self.require(workbook_name), "workbook", lambda: _WorkbookPart(limits)
+        )
         if len(book.sheets) > limits.max_sheets:
             raise _error(
                 "read-too-large",
@@ -1362,7 +1592,7 @@ class _Reader:
             self.parse(sst_info, strings.start, strings.end, strings.data)
         style_part = _Styles()
         if styles_info is not None:
-            self.parse(styles_info, style_part.start, style_part.end)
+            style_part = self.parse_remembered(styles_info, "styles", _Styles)
 
         cache: dict[tuple[Any, ...], RawCell] = {}
         sheets: list[RawSheet] = []
@@ -1372,7 +1602,7 @@ class _Reader:
                 sheets.append(sheet)
                 continue
             handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, cache, budget)
-            self.parse(info, handler.start, handler.end, handler.data, handler)
+            self.parse_sheet(info, handler)
             handler.finish()
             sheets.append(sheet)
 
