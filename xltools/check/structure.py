@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from ..cellref import a1, parse_a1
@@ -273,15 +274,21 @@ def _fixed(ctx: CheckContext, field_id: str, expected: Any, raw: Any, code: str,
         )
 
 
+@lru_cache(maxsize=8)
+def _decoded(text: str) -> Any:
+    """The metadata's JSON, None when it is not JSON; read three times a check (not changed)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
 def _prefill_values(ctx: CheckContext) -> dict[str, Any]:
     """What the metadata says was pre-filled, as cells hold it (dates as serial numbers)."""
     text = ctx.meta.get("prefill", "")
     if not text:
         return {}
-    try:
-        values = json.loads(text)
-    except ValueError:
-        values = None
+    values = _decoded(text)
     if not isinstance(values, dict):  # JSON, but not an object ("0"): .items() crashed
         if not any(f.code == "tamper-meta-changed" for f in ctx.report.findings):
             ctx.finding(
@@ -309,10 +316,7 @@ def _prefill(ctx: CheckContext) -> None:
     stamp = ctx.meta.get("fingerprint", "")
     if not stamp:
         return
-    try:
-        prefill = json.loads(ctx.meta.get("prefill", "") or "{}")
-    except ValueError:
-        prefill = {}
+    prefill = _decoded(ctx.meta.get("prefill", "") or "{}")
     if not isinstance(prefill, dict):
         prefill = {}
     recomputed = fingerprint(ctx.spec.template, ctx.spec.version, ctx.spec.sha256, bureau, prefill)

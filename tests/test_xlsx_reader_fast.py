@@ -1,8 +1,12 @@
-"""The reader's memory (xltools.xlsx.reader): small parts parsed once per distinct content, and a
-worksheet's tail — what follows its cells — parsed once per distinct tail.
+"""The reader's fast paths (xltools.xlsx.reader) read exactly what its plain streaming path
+reads:
 
-Whatever was read before, a file must read exactly as it reads with the memory switched off:
-on real returns, and on files built to fool the byte search that finds the tail.
+- its memory: small parts parsed once per distinct content, and a worksheet's tail — what
+  follows its cells — parsed once per distinct tail. Whatever was read before, a file reads as
+  it does with the memory switched off: on real returns, and on files built to fool the byte
+  search that finds the tail;
+- shared strings built by the C ElementTree parser when they have the usual shapes, and
+  streamed otherwise: every shape below reads as the streaming path reads it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from test_xlsx_reader import hand_parts, package  # tests/ is on the path
 
 from xltools.fill import fill_workbook
 from xltools.generate import generate_template
@@ -80,8 +85,9 @@ def outcome(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
 
 
 def without_memory(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """The plain path: every part streamed through the guarded expat parser."""
     saved = reader._REMEMBER_MAX_BYTES
-    reader._REMEMBER_MAX_BYTES = -1  # every part larger than this: nothing remembered
+    reader._REMEMBER_MAX_BYTES = -1  # every part is larger: nothing remembered
     try:
         return outcome(data, limits)
     finally:
@@ -250,3 +256,68 @@ def test_a_changed_small_part_is_parsed_again(returns: tuple[bytes, bytes]) -> N
     assert read_workbook(first).structure_locked
     assert not read_workbook(unlocked).structure_locked
     assert read_workbook(first).structure_locked
+
+
+# --------------------------------------------------------------------------------------------
+# Shared strings
+# --------------------------------------------------------------------------------------------
+
+MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+
+def _sst(
+    items: str, ns: str = MAIN, declaration: str = '<?xml version="1.0" encoding="UTF-8"?>'
+) -> bytes:
+    return f'{declaration}\n<sst xmlns="{ns}">{items}</sst>'.encode()
+
+
+# name -> (shared-string part, whether the C parser takes it)
+STRING_TABLES: dict[str, tuple[bytes, bool]] = {
+    "plain, rich, phonetic, escaped": (hand_parts()["xl/sharedStrings.xml"].encode(), True),  # type: ignore[union-attr]
+    "entities, character references, CRLF": (
+        _sst("<si><t>a &amp; b &#x4E2D; &lt;c&gt;\r\nd</t></si><si><t/></si><si/>"),
+        True,
+    ),
+    "no declaration, strict namespace": (_sst("<si><t>严格</t></si>", STRICT, ""), True),
+    "text outside <t>": (_sst("<si>outside<t>in</t>after</si>"), True),
+    "UTF-16": (
+        '<?xml version="1.0" encoding="UTF-16"?><sst xmlns="'.encode("utf-16")
+        + f'{MAIN}"><si><t>宽</t></si></sst>'.encode("utf-16-le"),
+        False,
+    ),
+    "Latin-1": (
+        _sst("<si><t>caf\u00e9</t></si>", declaration='<?xml version="1.0" encoding="ISO-8859-1"?>')
+        .decode()
+        .encode("latin-1"),
+        False,
+    ),
+    "entity declared in a DOCTYPE": (
+        b'<?xml version="1.0"?><!DOCTYPE sst [<!ENTITY x "boom">]>'
+        + f'<sst xmlns="{MAIN}"><si><t>&x;</t></si></sst>'.encode(),
+        False,
+    ),
+    "an element inside <t>": (_sst("<si><t>a<b/>c</t></si>"), False),
+    "a <t> inside run properties": (_sst("<si><r><rPr><t>x</t></rPr><t>y</t></r></si>"), False),
+    "a reading holding an item": (_sst("<si><t>z</t><rPh><si><t>q</t></si></rPh></si>"), False),
+    "an unknown element": (_sst("<si><t>a</t></si><extLst/>"), False),
+    "malformed": (_sst("<si><t>a</si>"), False),
+}
+
+
+@pytest.mark.parametrize("table", list(STRING_TABLES))
+def test_shared_strings_read_as_streamed(table: str) -> None:
+    content, fast = STRING_TABLES[table]
+    assert (reader._simple_strings(content) is not None) == fast
+    parts = hand_parts()
+    parts["xl/sharedStrings.xml"] = content
+    data = package(parts)
+    assert outcome(data) == without_memory(data)
+
+
+def test_shared_string_limit_on_the_fast_path() -> None:
+    data = package(hand_parts())
+    limits = dataclasses.replace(DEFAULT_LIMITS, max_shared_strings=3)
+    refused = outcome(data, limits)
+    assert refused == without_memory(data, limits)
+    assert refused[0] == "read-too-large"
