@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from .inputs import InputItem
-from .safe import neutralise
+from .safe import FORMULA_TRIGGERS, neutralise
 from .worker import FileResult
 
 Kind = Literal["text", "int", "money", "percent", "score", "any"]
@@ -176,12 +176,12 @@ class Table:
 
     def query(self, *, analyst: bool) -> str:
         """The SELECT that yields this table's rows; for the analyst outputs every text is
-        passed through :func:`~xltools.merge.safe.neutralise`."""
+        neutralised as :func:`~xltools.merge.safe.neutralise` does it (:func:`neutralised_sql`)."""
         parts = []
         for column in self.columns:
             expression = column.sql
             if analyst and column.kind in ("text", "any"):
-                expression = f"neutralise({expression})"
+                expression = neutralised_sql(expression)
             parts.append(f'{expression} AS "{column.key}"')
         return f"SELECT {', '.join(parts)} {self.source}"
 
@@ -195,6 +195,20 @@ class Table:
         cursor = spool.connection.execute(self.query(analyst=analyst))
         while rows := cursor.fetchmany(batch):
             yield rows
+
+
+_TRIGGER_CODES: Final = ", ".join(str(ord(c)) for c in FORMULA_TRIGGERS)
+
+
+def neutralised_sql(expression: str) -> str:
+    """SQL for :func:`~xltools.merge.safe.neutralise` of ``expression``: a text whose first
+    character is one of :data:`~xltools.merge.safe.FORMULA_TRIGGERS` gets a leading ``'``;
+    anything else (numbers, NULL, blobs, other texts) is left as it is. The same values as
+    calling the Python function, without a call into Python for every value."""
+    return (
+        f"CASE WHEN typeof({expression}) = 'text' AND unicode({expression}) IN ({_TRIGGER_CODES})"
+        f" THEN '''' || {expression} ELSE {expression} END"
+    )
 
 
 def _c(

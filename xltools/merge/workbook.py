@@ -11,17 +11,20 @@ Memory stays flat however many rows there are: the workbook is written in XlsxWr
 tables here write no cells through it (:func:`_add_table` declares the range, then the header
 and the rows are written in order like any others), so the refusal is stepped around there.
 
-Every string goes through :func:`~xltools.merge.safe.write_cell` (``write_string``): text a
-unit typed that looks like a formula stays text.
+Every string is written as a string cell — by :func:`~xltools.merge.safe.write_cell`
+(``write_string``) or, for the rows of the tables, by :class:`~xltools.merge.safe.RowWriter`,
+which writes the same inline-string markup without XlsxWriter's per-cell overhead: text a unit
+typed that looks like a formula stays text.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..atomic import atomic_path
-from .safe import write_cell
+from .safe import RowWriter, write_cell
 from .spool import Kind, Spool, Table
 
 if TYPE_CHECKING:
@@ -133,18 +136,25 @@ def _table_sheet(
         column_formats,
         formats["header"],
     )
-    labels = [c.labels for c in table.columns]
+    labelled = [(n, c.labels) for n, c in enumerate(table.columns) if c.labels is not None]
+    write_row = RowWriter(worksheet, 0, column_formats).write_row
     row = 0
     for batch in table.rows(spool, analyst=False):
         for values in batch:
             row += 1
             if row > count:
                 return
-            for col, value in enumerate(values):
-                mapping = labels[col]
-                if mapping is not None and isinstance(value, str):
-                    value = mapping.get(value, value)
-                write_cell(worksheet, row, col, value, column_formats[col])
+            write_row(row, _labelled(values, labelled) if labelled else values)
+
+
+def _labelled(values: Sequence[Any], labelled: list[tuple[int, Mapping[str, str]]]) -> list[Any]:
+    """``values`` with the coded ones (status, severity) shown by their labels."""
+    shown = list(values)
+    for n, mapping in labelled:
+        value = shown[n]
+        if isinstance(value, str):
+            shown[n] = mapping.get(value, value)
+    return shown
 
 
 def _page_setup(worksheet: Any, *, one_page_wide: bool = False) -> None:
@@ -229,17 +239,22 @@ def _statistics_sheet(
         header,
     )
     rates = connection.execute(rate_query)
-    longest = max(len(overview), len(grades), len(histogram), min(bureaus, MAX_DATA_ROWS))
+    small_blocks = max(len(overview), len(grades), len(histogram))
+    longest = max(small_blocks, min(bureaus, MAX_DATA_ROWS))
+    rate_row = RowWriter(worksheet, 9, rate_formats).write_row
     for row in range(1, longest + 1):
+        found = rates.fetchone() if row <= bureaus else None
+        if row > small_blocks:  # the rates alone
+            if found is not None:
+                rate_row(row, found)
+            continue
         for first_col, rows, cell_formats in blocks:
             if row <= len(rows):
                 for col, value in enumerate(rows[row - 1]):
                     write_cell(worksheet, row, first_col + col, value, cell_formats[col])
-        if row <= bureaus:
-            found = rates.fetchone()
-            if found is not None:
-                for col, value in enumerate(found):
-                    write_cell(worksheet, row, 9 + col, value, rate_formats[col])
+        if found is not None:
+            for col, value in enumerate(found):
+                write_cell(worksheet, row, 9 + col, value, rate_formats[col])
 
     column = workbook.add_chart({"type": "column"})
     column.add_series(
