@@ -17,6 +17,7 @@ tiny numbers, empty strings, NULLs, bools.
 from __future__ import annotations
 
 import csv
+import math
 import io
 import random
 import re
@@ -30,7 +31,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from xltools.merge import merge, neutralise
+from xltools.merge import Outputs, merge, neutralise
 from xltools.merge.analyst import write_csv
 from xltools.merge.safe import RowWriter, write_cell
 from xltools.merge.spool import neutralised_sql, tables
@@ -391,3 +392,24 @@ def test_row_writer_refuses_what_it_cannot_write_in_order(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="constant_memory"):
         RowWriter(plain.add_worksheet(), 0, [number])
     plain.close()
+
+
+def test_infinite_and_missing_totals_stay_out_of_the_histogram(tmp_path: Path) -> None:
+    """A total that summed to ±infinity (self-scores of 1e308) or NaN is no score band: the
+    统计 sheet is still written, its histogram counting the finite totals only."""
+    results = [_result(i, f"文本{i}", 1.0) for i in range(12)]
+    for result, total in zip(results, (float("inf"), float("-inf"), float("nan")), strict=False):
+        result.total = total
+    paths = []
+    for i in range(len(results)):
+        path = tmp_path / f"r{i:03d}.xlsx"
+        path.write_bytes(b"not really a workbook")
+        paths.append(path)
+    target = tmp_path / "summary.xlsx"
+    with merge(paths, executor=_Fake(results), outputs=Outputs(xlsx=target)) as result:
+        accepted = result.summary
+    totals = [t for t in accepted["total"] if t is not None and math.isfinite(t)]
+    assert 0 < len(totals) < len(accepted)
+    sheet = openpyxl.load_workbook(target)["统计"]
+    counted = [sheet.cell(row, 8).value for row in range(2, 12)]
+    assert sum(counted) == len(totals)

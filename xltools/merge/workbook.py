@@ -19,6 +19,7 @@ typed that looks like a formula stays text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -193,7 +194,8 @@ def _statistics_sheet(
     for (total,) in connection.execute(
         "SELECT total FROM files WHERE status = 'accepted' AND total IS NOT NULL"
     ):
-        bins[min(HISTOGRAM_BINS - 1, max(0, int(total // 10)))] += 1
+        if math.isfinite(total):  # a self-score of 1e308 typed twice sums to infinity
+            bins[min(HISTOGRAM_BINS - 1, max(0, int(total // 10)))] += 1
     histogram = [
         (f"{n * 10}–{n * 10 + 10}" if n < HISTOGRAM_BINS - 1 else f"{n * 10}–100", count)
         for n, count in enumerate(bins)

@@ -509,6 +509,7 @@ class _WorkbookPart:
         self.structure_locked = False
         self._name: tuple[str, str | None] | None = None
         self._text: list[str] | None = None
+        self._scoped: tuple[dict[str, str], dict[str, dict[str, str]]] | None = None
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if name in self._SHEET:
@@ -526,6 +527,22 @@ class _WorkbookPart:
             self._text = []
         elif name in self._PROTECTION:
             self.structure_locked = _flag(attrs.get("lockStructure"))
+
+    def scoped_names(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """Workbook-scoped names (lowercased, first definition kept) and sheet-scoped ones by
+        sheet name. Built once: a remembered workbook part hands the same dicts to every
+        return of its template, so they are only ever read."""
+        if self._scoped is None:
+            defined: dict[str, str] = {}
+            local: dict[str, dict[str, str]] = {}
+            for name, scope, text in self.defined:
+                key = name.lower()
+                if scope is None:
+                    defined.setdefault(key, text)
+                elif scope.isdigit() and int(scope) < len(self.sheets):
+                    local.setdefault(self.sheets[int(scope)][0], {}).setdefault(key, text)
+            self._scoped = (defined, local)
+        return self._scoped
 
     def end(self, name: str) -> None:
         if self._name is not None and name in self._DEFINED and self._text is not None:
@@ -1684,14 +1701,7 @@ class _Reader:
             handler.finish()
             sheets.append(sheet)
 
-        defined: dict[str, str] = {}
-        local: dict[str, dict[str, str]] = {}
-        for name, scope, text in book.defined:
-            key = name.lower()
-            if scope is None:
-                defined.setdefault(key, text)
-            elif scope.isdigit() and int(scope) < len(sheets):
-                local.setdefault(sheets[int(scope)].name, {}).setdefault(key, text)
+        defined, local = book.scoped_names()
 
         macro_sheets = any(sheet.kind == "macrosheet" for sheet in sheets)
         return RawWorkbook(
