@@ -17,8 +17,8 @@ tiny numbers, empty strings, NULLs, bools.
 from __future__ import annotations
 
 import csv
-import math
 import io
+import math
 import random
 import re
 import sqlite3
