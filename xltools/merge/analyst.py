@@ -19,6 +19,28 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+def write_all(spool: Spool, csv: Path | None, parquet: Path | None, sqlite: Path | None) -> None:
+    """Every analyst output asked for, from ``spool``."""
+    all_tables = tables(spool)
+    if csv is not None:
+        write_csv(spool, all_tables, csv)
+    if parquet is not None:
+        write_parquet(spool, all_tables, parquet)
+    if sqlite is not None:
+        write_sqlite(spool, all_tables, sqlite)
+
+
+def write_all_from(
+    spool_path: Path, csv: Path | None, parquet: Path | None, sqlite: Path | None
+) -> None:
+    """:func:`write_all` in another process, from the finished spool's file (only read)."""
+    spool = Spool.reopen(spool_path)
+    try:
+        write_all(spool, csv, parquet, sqlite)
+    finally:
+        spool.close()
+
+
 def dataframe(spool: Spool, key: str) -> pd.DataFrame:
     import pandas as pd
 

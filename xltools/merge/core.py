@@ -33,11 +33,13 @@ import sys
 import tempfile
 import weakref
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .executor import Executor, make_executor
+from .executor import Executor, default_workers, make_executor
 from .inputs import DEFAULT_ARCHIVE_LIMITS, ArchiveLimits, InputError, InputItem, expand
 from .spool import REJECTED, Spool, tables
 from .worker import FileResult
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 
 Supersede = Literal["latest", "first"]
 SMALL_BATCH = 8  # fewer files than this are checked in the calling process
+PARALLEL_OUTPUTS_FROM = 1000  # inputs from which CSV & co. are written beside the workbook
 SUPERSEDE_RULES: tuple[Supersede, ...] = ("latest", "first")
 
 
@@ -361,22 +364,54 @@ def require_pyarrow() -> None:
 
 
 def _write_outputs(spool: Spool, outputs: Outputs, result: MergeResult) -> None:
-    all_tables = tables(spool)
-    if outputs.xlsx is not None:
-        from .workbook import write_summary
+    """The summary workbook here and, at the same time, the analyst outputs in a second
+    process when there are cores and rows enough: writing is the merge's serial tail."""
+    analyst = (outputs.csv, outputs.parquet, outputs.sqlite)
+    wanted = any(path is not None for path in analyst)
+    beside = None
+    if (
+        wanted
+        and outputs.xlsx is not None
+        and result.counts.inputs >= PARALLEL_OUTPUTS_FROM
+        and default_workers() > 1
+    ):
+        beside = _start_analyst_outputs(spool, analyst)
+    try:
+        if outputs.xlsx is not None:
+            from .workbook import write_summary
 
-        write_summary(spool, all_tables, outputs.xlsx, result)
-        result.written["xlsx"] = outputs.xlsx
-    if outputs.csv is not None or outputs.parquet is not None or outputs.sqlite is not None:
-        from . import analyst
+            write_summary(spool, tables(spool), outputs.xlsx, result)
+            result.written["xlsx"] = outputs.xlsx
+        if wanted and (beside is None or not _finished(beside)):
+            from .analyst import write_all
 
-        if outputs.csv is not None:
-            analyst.write_csv(spool, all_tables, outputs.csv)
-            result.written["csv"] = outputs.csv
-        if outputs.parquet is not None:
-            analyst.write_parquet(spool, all_tables, outputs.parquet)
-            result.written["parquet"] = outputs.parquet
-        if outputs.sqlite is not None:
-            analyst.write_sqlite(spool, all_tables, outputs.sqlite)
-            result.written["sqlite"] = outputs.sqlite
+            write_all(spool, *analyst)
+    finally:
+        if beside is not None:
+            beside[0].shutdown(cancel_futures=True)
+    for key, path in zip(("csv", "parquet", "sqlite"), analyst, strict=True):
+        if path is not None:
+            result.written[key] = path
     sys.stderr.flush()
+
+
+def _start_analyst_outputs(
+    spool: Spool, analyst: tuple[Path | None, Path | None, Path | None]
+) -> tuple[ProcessPoolExecutor, Future[None]] | None:
+    from .analyst import write_all_from
+
+    try:
+        pool = ProcessPoolExecutor(max_workers=1)
+        return pool, pool.submit(write_all_from, spool.path, *analyst)
+    except (OSError, RuntimeError):  # no process to be had: written here, after the workbook
+        return None
+
+
+def _finished(beside: tuple[ProcessPoolExecutor, Future[None]]) -> bool:
+    """Wait for the analyst outputs of the second process; False when that process died
+    before finishing them (they are then written here). Their own errors are raised."""
+    try:
+        beside[1].result()
+    except BrokenProcessPool:
+        return False
+    return True

@@ -50,14 +50,20 @@ CREATE INDEX IF NOT EXISTS findings_file ON findings (file_id, seq);
 
 
 class Spool:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self.connection = sqlite3.connect(path)
         self.connection.create_function("neutralise", 1, neutralise, deterministic=True)
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE"):
             self.connection.execute(f"PRAGMA {pragma}")
-        self.connection.executescript(_SCHEMA)
+        if create:
+            self.connection.executescript(_SCHEMA)
         self._pending = 0
+
+    @classmethod
+    def reopen(cls, path: Path) -> Spool:
+        """A finished spool opened again, to be read (by another process)."""
+        return cls(path, create=False)
 
     def close(self) -> None:
         self.connection.close()
