@@ -255,6 +255,7 @@ _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _CELL_TYPES: Final = frozenset({"n", "s", "str", "inlineStr", "b", "e", "d"})
 _REF_CACHE: Final[dict[str, tuple[str, int, int]]] = {}
 _REF_CACHE_SIZE: Final = 1 << 16
+_STYLE_NUMBERS: Final[dict[str, int]] = {}  # "12" -> 12
 
 
 def _parse_ref(ref: str) -> tuple[str, int, int] | None:
@@ -702,6 +703,9 @@ class _SheetPart:
         self.max_cells = max_cells
         self.cache = cache
         self.budget = budget or _Budget(DEFAULT_LIMITS)
+        # <c> elements this sheet may still hold: its own limit and what the workbook has
+        # left, in one countdown (which of them ran out is told apart when one does)
+        self.room = self.room_at_start = min(max_cells, self.budget.cells)
         self.ranges = 0  # validation areas and merged ranges read
         self.row = 0
         self.row_given = 0  # the r= of the <row> being read, 0 when it has none
@@ -781,17 +785,10 @@ class _SheetPart:
         self.col = 0
 
     def _c(self, attrs: dict[str, str]) -> None:
-        if len(self.cells) >= self.max_cells:
-            raise _error(
-                "read-too-large",
-                f"工作表 “{self.sheet.name}” 的单元格超过 {self.max_cells:,} 个",
-            )
-        budget = self.budget
-        budget.cells -= 1
-        if budget.cells < 0:
-            raise _error(
-                "read-too-large", f"各工作表的单元格合计超过 {budget.limits.max_cells:,} 个"
-            )
+        # The hot path of the reader: one call per cell of every sheet read.
+        self.room -= 1
+        if self.room < 0:
+            self._too_many_cells()
         ref = attrs.get("r")
         if ref is None:
             self.col += 1
@@ -800,11 +797,11 @@ class _SheetPart:
                 raise _Malformed(f"第 {row} 行的单元格没有地址且无法推算")
             ref = f"{column_letter(col - 1)}{row}"
         else:
-            parsed = _parse_ref(ref)
+            parsed = _REF_CACHE.get(ref) or _parse_ref(ref)
             if parsed is None:
                 raise _Malformed(f"单元格地址 “{ref[:20]}” 无效")
             ref, row, col = parsed
-            if self.row_given and row != self.row_given:
+            if row != self.row_given and self.row_given:
                 # A cell filed under another row (<row r="34"><c r="A9"/>): Excel refuses such
                 # a sheet, and the checked copy, adding a note to the cell in its own row,
                 # would hold the cell twice.
@@ -820,12 +817,26 @@ class _SheetPart:
         style = attrs.get("s")
         if style is None:
             self.style = 0
-        elif style.isdigit():
-            self.style = int(style)
         else:
-            raise _Malformed(f"单元格 {ref} 的样式编号 “{style[:20]}” 无效")
-        self.value = self.formula = None
-        self.f_attrs = self.inline = None
+            number = _STYLE_NUMBERS.get(style)
+            if number is None:
+                if not style.isdigit():
+                    raise _Malformed(f"单元格 {ref} 的样式编号 “{style[:20]}” 无效")
+                number = int(style)
+                if len(_STYLE_NUMBERS) < _REF_CACHE_SIZE:
+                    _STYLE_NUMBERS[style] = number
+            self.style = number
+        self.value = self.formula = self.f_attrs = self.inline = None
+
+    def _too_many_cells(self) -> None:
+        if len(self.cells) >= self.max_cells:
+            raise _error(
+                "read-too-large",
+                f"工作表 “{self.sheet.name}” 的单元格超过 {self.max_cells:,} 个",
+            )
+        raise _error(
+            "read-too-large", f"各工作表的单元格合计超过 {self.budget.limits.max_cells:,} 个"
+        )
 
     def _c_end(self) -> None:
         if (
@@ -1048,6 +1059,7 @@ class _SheetPart:
     def finish(self) -> None:
         self.sheet.max_row = self.max_row
         self.sheet.max_col = self.max_col
+        self.budget.cells -= self.room_at_start - self.room  # the <c> elements read here
 
 
 class _Budget:
