@@ -4,9 +4,13 @@ spreadsheet (TRUE and 1, a range holding TRUE and one holding 1) must not share 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from check_fixtures import SHEET, edit, filled, ref, registry
+
 from xltools.check.rules import _CheckCache
+from xltools.check.run import check_file
 from xltools.expr import BLANK, evaluate, top_level
 from xltools.registry import Registry
 
@@ -43,3 +47,25 @@ def test_a_warm_cache_agrees_with_evaluation_for_every_check() -> None:
             for index, check in enumerate(SPEC.checks):
                 expected = top_level(evaluate(check.expr, values))
                 assert cache.result(index, check.expr, values) == expected, check.code
+
+
+def test_a_cell_remembered_as_right_does_not_hide_a_changed_one(tmp_path: Path) -> None:
+    """Labels, formulas and fixed values found right are remembered by the reader's shared
+    cell objects (xltools/check/structure.py ``_passed``): a changed one in the next return
+    of the same template is still found, and the clean one is clean again after it."""
+    clean = filled(tmp_path)
+
+    def tamper(workbook: Any) -> None:
+        sheet = workbook[SHEET]
+        sheet["A1"] = "改过的标题"
+        total, coordinate = ref(workbook, "total_weight")
+        total[coordinate] = "=100"
+
+    tampered = edit(clean, tmp_path / "tampered.xlsx", tamper)
+
+    def codes(path: Path) -> set[str]:
+        return {f.code for f in check_file(path, registry())[0].findings}
+
+    assert not {"tamper-label-changed", "tamper-formula-changed"} & codes(clean)
+    assert {"tamper-label-changed", "tamper-formula-changed"} <= codes(tampered)
+    assert not {"tamper-label-changed", "tamper-formula-changed"} & codes(clean)

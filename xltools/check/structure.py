@@ -187,49 +187,73 @@ def _protection(ctx: CheckContext) -> None:
         )
 
 
+# (spec SHA-256, sheet) -> cell -> the RawCell last found right there. The reader hands out one
+# RawCell per content, so a label, formula or fixed value seen in an earlier return is known
+# right by identity; pre-filled values differ by bureau and are always compared.
+_passed: dict[tuple[str, str], dict[str, Any]] = {}
+
+
 def _locked_cells(ctx: CheckContext) -> None:
     prefill = _prefill_values(ctx)
     for sheet_layout in ctx.layout.sheets:
         name = ctx.renamed.get(sheet_layout.name, sheet_layout.name)
-        if ctx.workbook.sheet(name) is None or sheet_layout.name in ctx.moved_sheets:
+        raw_sheet = ctx.workbook.sheet(name)
+        if raw_sheet is None or sheet_layout.name in ctx.moved_sheets:
             continue
+        cells = raw_sheet.cells
+        passed = _passed.setdefault((ctx.spec.sha256, sheet_layout.name), {})
         for cell in sheet_layout.cells:
             ref = a1(cell.row, cell.col)
-            raw = ctx.workbook.cell(name, ref)
-            if cell.role != "field":
-                found = _text(raw.value if raw else None)
-                if found != cell.text.strip():
-                    ctx.finding(
-                        "error",
-                        "tamper-label-changed",
-                        f"锁定的标签被改动：应为 “{cell.text}”。",
-                        sheet=name,
-                        cell=ref,
-                        expected=cell.text,
-                        found=found,
-                    )
+            raw = cells.get(ref)
+            if raw is not None and passed.get(ref) is raw:
                 continue
-            field = ctx.spec.fields[cell.field]
-            if field.formula is not None:
-                _formula(ctx, cell.field, raw)
-            elif not field.input:
-                _fixed(
-                    ctx,
-                    cell.field,
-                    field.value,
-                    raw,
-                    "tamper-fixed-changed",
-                    "规范固定的值（如分值）被改动",
-                )
-            elif cell.field in prefill:
-                _fixed(
-                    ctx,
-                    cell.field,
-                    prefill[cell.field],
-                    raw,
-                    "tamper-prefill-changed",
-                    "下发时预填并锁定的值被改动",
-                )
+            findings = len(ctx.report.findings)
+            spec_only = _locked_cell(ctx, name, ref, cell, raw, prefill)
+            if spec_only and raw is not None and len(ctx.report.findings) == findings:
+                passed[ref] = raw
+
+
+def _locked_cell(
+    ctx: CheckContext, name: str, ref: str, cell: Any, raw: Any, prefill: dict[str, Any]
+) -> bool:
+    """Compare one locked cell; True when what it was compared with is the spec's alone."""
+    if cell.role != "field":
+        found = _text(raw.value if raw else None)
+        if found != cell.text.strip():
+            ctx.finding(
+                "error",
+                "tamper-label-changed",
+                f"锁定的标签被改动：应为 “{cell.text}”。",
+                sheet=name,
+                cell=ref,
+                expected=cell.text,
+                found=found,
+            )
+        return True
+    field = ctx.spec.fields[cell.field]
+    if field.formula is not None:
+        _formula(ctx, cell.field, raw)
+        return True
+    if not field.input:
+        _fixed(
+            ctx,
+            cell.field,
+            field.value,
+            raw,
+            "tamper-fixed-changed",
+            "规范固定的值（如分值）被改动",
+        )
+        return True
+    if cell.field in prefill:
+        _fixed(
+            ctx,
+            cell.field,
+            prefill[cell.field],
+            raw,
+            "tamper-prefill-changed",
+            "下发时预填并锁定的值被改动",
+        )
+    return False
 
 
 def _excel_and_normalised(formula: Node) -> tuple[str, str]:

@@ -256,6 +256,11 @@ _CELL_TYPES: Final = frozenset({"n", "s", "str", "inlineStr", "b", "e", "d"})
 _REF_CACHE: Final[dict[str, tuple[str, int, int]]] = {}
 _REF_CACHE_SIZE: Final = 1 << 16
 _STYLE_NUMBERS: Final[dict[str, int]] = {}  # "12" -> 12
+#: (value, kind, formula, style) -> the one RawCell of that content, shared by every workbook
+#: this process reads: labels and formulas recur in every return, and a check can then tell
+#: a cell it has seen before by identity
+_CELLS: Final[dict[tuple[Any, ...], RawCell]] = {}
+_CELLS_LIMIT: Final = 1 << 15  # some 300 returns' worth of values, a few MB
 
 
 def _parse_ref(ref: str) -> tuple[str, int, int] | None:
@@ -851,7 +856,9 @@ class _SheetPart:
             style = self.style
             cell = self.blanks.get(style)
             if cell is None:
-                cell = self.blanks[style] = RawCell(None, "blank", None, style)
+                cell = self.blanks[style] = self.cache.setdefault(
+                    (None, "blank", None, style), RawCell(None, "blank", None, style)
+                )
             self.cells[ref] = cell
         else:
             self._cell()
@@ -1701,14 +1708,15 @@ class _Reader:
         if styles_info is not None:
             style_part = self.parse_remembered(styles_info, "styles", _Styles)
 
-        cache: dict[tuple[Any, ...], RawCell] = {}
+        if len(_CELLS) > _CELLS_LIMIT:
+            _CELLS.clear()
         sheets: list[RawSheet] = []
         budget = _Budget(limits)
         for sheet, info in planned:
             if not sheet.parsed:
                 sheets.append(sheet)
                 continue
-            handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, cache, budget)
+            handler = _SheetPart(sheet, strings.strings, limits.max_cells_per_sheet, _CELLS, budget)
             self.parse_sheet(info, handler)
             handler.finish()
             sheets.append(sheet)
