@@ -731,3 +731,30 @@ def test_libreoffice_opens_summary_as_text_with_charts(
     workbook = openpyxl.load_workbook(converted, read_only=True)
     assert workbook.sheetnames == ["汇总", "指标明细", "问题清单", "未采纳", "清单", "统计"]
     workbook.close()
+
+
+def test_expand_takes_each_file_once_and_leaves_out_the_outputs(tmp_path: Path) -> None:
+    """Links to a file already named, a folder named through a link, and the merge's own
+    outputs under the input folder: each real file is one input, outputs none."""
+    from xltools.merge.inputs import expand
+
+    inputs = tmp_path / "in"
+    (inputs / "a").mkdir(parents=True)
+    (inputs / "a" / "one.xlsx").write_bytes(b"1")
+    (inputs / "a" / "two.xlsx").write_bytes(b"2")
+    (inputs / "link-to-one.xlsx").symlink_to(inputs / "a" / "one.xlsx")
+    (tmp_path / "folder-link").symlink_to(inputs / "a", target_is_directory=True)
+    (inputs / "out" / "csv").mkdir(parents=True)
+    (inputs / "out" / "summary.xlsx").write_bytes(b"s")
+    (inputs / "out" / "csv" / "summary.csv").write_bytes(b"c")
+    (inputs / "out-not-under.xlsx").write_bytes(b"3")  # shares a prefix with "out", not under it
+    found = expand(
+        [inputs, tmp_path / "folder-link", inputs / "a" / ".." / "a" / "two.xlsx"],
+        workdir=tmp_path / "work",
+        exclude=[inputs / "out" / "summary.xlsx", inputs / "out" / "csv"],
+    )
+    assert sorted(Path(item.path).name for item in found) == [
+        "one.xlsx",
+        "out-not-under.xlsx",
+        "two.xlsx",
+    ]

@@ -107,9 +107,13 @@ def expand(
     items: list[InputItem] = []
     seen: set[Path] = set()
     archives = 0
+    # "at or under": compared as text, which is what Path.parents would find, without
+    # building every parent of every one of tens of thousands of files
+    under = tuple(str(e).rstrip(os.sep) + os.sep for e in excluded)
+    folders: dict[Path, Path] = {}  # resolving a file's folder once, not once per file
     for file in files:
-        real = _resolved(file)
-        if real in seen or any(real == e or e in real.parents for e in excluded):
+        real = _resolved_in(file, folders)
+        if real in seen or real in excluded or str(real).startswith(under):
             continue
         seen.add(real)
         skipped = _skip_reason(file.name)
@@ -121,6 +125,16 @@ def expand(
         else:
             items.append(InputItem(readable(str(file)), str(file)))
     return items
+
+
+def _resolved_in(path: Path, folders: dict[Path, Path]) -> Path:
+    """``path`` resolved, its folder taken from ``folders`` (and added to it)."""
+    if path.is_symlink():
+        return _resolved(path)
+    folder = folders.get(path.parent)
+    if folder is None:
+        folder = folders[path.parent] = _resolved(path.parent)
+    return folder / path.name
 
 
 def _resolved(path: Path) -> Path:
