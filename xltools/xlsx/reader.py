@@ -260,7 +260,7 @@ _STYLE_NUMBERS: Final[dict[str, int]] = {}  # "12" -> 12
 #: this process reads: labels and formulas recur in every return, and a check can then tell
 #: a cell it has seen before by identity
 _CELLS: Final[dict[tuple[Any, ...], RawCell]] = {}
-_CELLS_LIMIT: Final = 1 << 15  # some 300 returns' worth of values, a few MB
+_CELLS_LIMIT: Final = 1 << 12  # a few hundred returns' values: ~1 MB, as fast as more
 
 
 def _parse_ref(ref: str) -> tuple[str, int, int] | None:
