@@ -563,6 +563,7 @@ def check_one_file(mutated: Mutated, registry: Any, folder: Path, stats: Stats) 
     assert not result.internal_error, [f.message for f in report.findings]
     assert cpu < TIME_LIMIT, f"{cpu:.1f} s of CPU ({elapsed:.1f} s wall)"
     assert report.file == str(path) and report.bytes == len(mutated.data)
+    assert_reads_alike(mutated.data)
     for finding in report.findings:
         assert finding.code, finding
         assert CJK.search(finding.message), finding
@@ -584,6 +585,15 @@ def check_one_file(mutated: Mutated, registry: Any, folder: Path, stats: Stats) 
     except WorkbookReadError as error:
         stats.unreadable_copies += 1
         stats.odd_copies.append((mutated, f"{error.code}: {error.message}"))
+
+
+def assert_reads_alike(data: bytes) -> None:
+    """The reader's memory (parts and worksheet tails read before, warm from every file fuzzed
+    so far) changes nothing: the file reads as it does with the memory switched off."""
+    from test_xlsx_reader_fast import outcome, without_memory  # tests/ is on the path
+
+    remembered, plain = outcome(data), without_memory(data)
+    assert remembered == plain, "the reader's memory changed what was read"
 
 
 def merge_accounts(batch: list[Mutated], folder: Path, stats: Stats) -> None:
