@@ -19,9 +19,14 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def write_all(spool: Spool, csv: Path | None, parquet: Path | None, sqlite: Path | None) -> None:
+def write_all(
+    spool: Spool,
+    all_tables: list[Table],
+    csv: Path | None,
+    parquet: Path | None,
+    sqlite: Path | None,
+) -> None:
     """Every analyst output asked for, from ``spool``."""
-    all_tables = tables(spool)
     if csv is not None:
         write_csv(spool, all_tables, csv)
     if parquet is not None:
@@ -36,7 +41,7 @@ def write_all_from(
     """:func:`write_all` in another process, from the finished spool's file (only read)."""
     spool = Spool.reopen(spool_path)
     try:
-        write_all(spool, csv, parquet, sqlite)
+        write_all(spool, tables(spool), csv, parquet, sqlite)
     finally:
         spool.close()
 

@@ -376,16 +376,17 @@ def _write_outputs(spool: Spool, outputs: Outputs, result: MergeResult) -> None:
         and default_workers() > 1
     ):
         beside = _start_analyst_outputs(spool, analyst)
+    all_tables = tables(spool)
     try:
         if outputs.xlsx is not None:
             from .workbook import write_summary
 
-            write_summary(spool, tables(spool), outputs.xlsx, result)
+            write_summary(spool, all_tables, outputs.xlsx, result)
             result.written["xlsx"] = outputs.xlsx
         if wanted and (beside is None or not _finished(beside)):
             from .analyst import write_all
 
-            write_all(spool, *analyst)
+            write_all(spool, all_tables, *analyst)
     finally:
         if beside is not None:
             beside[0].shutdown(cancel_futures=True)

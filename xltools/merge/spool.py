@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from .inputs import InputItem
-from .safe import FORMULA_TRIGGERS, neutralise
+from .safe import FORMULA_TRIGGERS
 from .worker import FileResult
 
 Kind = Literal["text", "int", "money", "percent", "score", "any"]
@@ -53,7 +53,6 @@ class Spool:
     def __init__(self, path: Path, *, create: bool = True) -> None:
         self.path = path
         self.connection = sqlite3.connect(path)
-        self.connection.create_function("neutralise", 1, neutralise, deterministic=True)
         for pragma in ("journal_mode = OFF", "synchronous = OFF", "temp_store = FILE"):
             self.connection.execute(f"PRAGMA {pragma}")
         if create:

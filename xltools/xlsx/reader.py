@@ -1392,6 +1392,12 @@ _REMEMBER_PARTS: Final = 256  # a few parts per template: forgotten all at once 
 _REMEMBERED: dict[tuple[str, Limits, bytes], object] = {}
 
 
+def _remember(key: tuple[str, Limits, bytes], value: object) -> None:
+    if len(_REMEMBERED) >= _REMEMBER_PARTS:
+        _REMEMBERED.clear()
+    _REMEMBERED[key] = value
+
+
 class _Reader:
     def __init__(self, archive: zipfile.ZipFile, limits: Limits) -> None:
         self.zip = archive
@@ -1486,13 +1492,11 @@ class _Reader:
         workbook part and styles of every return of a template are byte-identical, and a
         parse is a function of the bytes alone: only the bytes' BLAKE2 digest is computed
         again. The handlers handed back are shared: they are only read after parsing."""
-        if info.file_size > _REMEMBER_MAX_BYTES:
+        content = self._small(info)
+        if content is None:
             handler = make()
             self.parse(info, handler.start, handler.end, handler.data)
             return handler
-        self.check_declared([info])
-        with self._errors_named(info.filename):
-            content = b"".join(self._chunks(info))
         key = (kind, self.limits, blake2b(content, digest_size=20).digest())
         found = _REMEMBERED.get(key)
         if found is not None:
@@ -1501,23 +1505,20 @@ class _Reader:
         parser = _expat(handler.start, handler.end, handler.data)
         with self._errors_named(info.filename):
             parser.Parse(content, True)
-        if len(_REMEMBERED) >= _REMEMBER_PARTS:
-            _REMEMBERED.clear()
-        _REMEMBERED[key] = handler
+        _remember(key, handler)
         return handler
 
     def parse_sheet(self, info: zipfile.ZipInfo, handler: _SheetPart) -> None:
         """Parse a worksheet part. What follows its cells — merged ranges, conditional
         formats, data validations: half of a form's bytes, the same in every return of a
         template — is parsed once and remembered; see :class:`_Tail`."""
-        if info.file_size > _REMEMBER_MAX_BYTES:
+        content = self._small(info)
+        if content is None:
             self.parse(info, handler.start, handler.end, handler.data, handler)
             return
-        self.check_declared([info])
         parser = _expat(handler.start, handler.end, handler.data)
         handler.parser = parser
         with self._errors_named(info.filename):
-            content = b"".join(self._chunks(info))
             tail = _Tail.find(content)
             if tail is None:
                 parser.Parse(content, True)
@@ -1533,27 +1534,34 @@ class _Reader:
                 return
             effect = _TailEffect.record(handler, lambda: parser.Parse(content[tail.split :], True))
             if effect is not None:
-                if len(_REMEMBERED) >= _REMEMBER_PARTS:
-                    _REMEMBERED.clear()
-                _REMEMBERED[key] = effect
+                _remember(key, effect)
 
     def parse_strings(self, info: zipfile.ZipInfo, strings: _SharedStrings) -> None:
         """The shared strings: a small table of plain and rich strings is built by the C
         ElementTree parser (twice as fast as Python callbacks for every ``<si>`` and ``<t>``);
         anything else, or anything it cannot take, goes the streaming way."""
-        if info.file_size <= _REMEMBER_MAX_BYTES:
-            self.check_declared([info])
-            with self._errors_named(info.filename):
-                content = b"".join(self._chunks(info))
-                found = _simple_strings(content)
-                if found is None:
-                    _expat(strings.start, strings.end, strings.data).Parse(content, True)
-                    return
-            if len(found) > strings.max_strings:
-                raise _error("read-too-large", f"共享字符串超过 {strings.max_strings:,} 个")
-            strings.strings = found
+        content = self._small(info)
+        if content is None:
+            self.parse(info, strings.start, strings.end, strings.data)
             return
-        self.parse(info, strings.start, strings.end, strings.data)
+        with self._errors_named(info.filename):
+            found = _simple_strings(content)
+            if found is None:
+                _expat(strings.start, strings.end, strings.data).Parse(content, True)
+                return
+        if len(found) > strings.max_strings:
+            raise _error("read-too-large", f"共享字符串超过 {strings.max_strings:,} 个")
+        strings.strings = found
+
+    def _small(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The whole inflated content of a part small enough to be read at once (and then
+        remembered or parsed in pieces), checked like a stream; None for a larger part, which
+        is streamed."""
+        if info.file_size > _REMEMBER_MAX_BYTES:
+            return None
+        self.check_declared([info])
+        with self._errors_named(info.filename):
+            return b"".join(self._chunks(info))
 
     def _chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
         """The inflated bytes of ``info``, a chunk at a time, each checked against the size,
