@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from ..generate.metadata import FORMAT_MARKER, META_SHEET
 from ..registry import Registry
 from ..spec.model import Spec
+from .applications import app_label, drops_hidden_state
 from .report import Finding, Report
 
 if TYPE_CHECKING:
@@ -56,7 +57,21 @@ def identify(
     spec = registry.accepted(template, version)
     if spec is not None:
         state = workbook.sheet(META_SHEET)
-        if state is not None and state.state == "visible":
+        if (
+            state is not None
+            and state.state == "visible"
+            and drops_hidden_state(workbook.application)
+        ):
+            report.add(
+                Finding(
+                    "info",
+                    "app-hidden-state-dropped",
+                    f"此文件由 {app_label(workbook.application)} 保存，该软件保存 xlsx 时不保留"
+                    "工作表的隐藏状态，元数据工作表 _xltools 因此可见；其内容已核对。",
+                    META_SHEET,
+                )
+            )
+        elif state is not None and state.state == "visible":
             report.add(
                 Finding(
                     "warning",

@@ -20,6 +20,7 @@ from ..engine import excel_serial
 from ..expr import Node, to_formula
 from ..generate.metadata import LISTS_SHEET, META_SHEET, PANEL_SHEET, fingerprint
 from ..identity import IdentityCache
+from .applications import app_label, drops_structure_lock
 from .context import CheckContext
 
 CHECK_SHEET = "校验结果"
@@ -181,10 +182,22 @@ def _protection(ctx: CheckContext) -> None:
                 f"工作表 “{name}” 的保护被撤销：锁定的标签、分值和公式可能已被改动。",
                 sheet=name,
             )
-    if not ctx.workbook.structure_locked:
+    if ctx.workbook.structure_locked:
+        return
+    application = ctx.workbook.application
+    if drops_structure_lock(application):
+        # The application, not the clerk, dropped the lock; what it guarded (sheets added,
+        # removed, renamed) is compared sheet by sheet above.
         ctx.finding(
-            "warning", "tamper-structure-unlocked", "工作簿结构保护被撤销（可增删、重命名工作表）。"
+            "info",
+            "app-structure-lock-dropped",
+            f"此文件由 {app_label(application)} 保存，该软件保存 xlsx 时不保留工作簿结构保护；"
+            "工作表的增删和改名已逐一核对。",
         )
+        return
+    ctx.finding(
+        "warning", "tamper-structure-unlocked", "工作簿结构保护被撤销（可增删、重命名工作表）。"
+    )
 
 
 # (spec SHA-256, sheet) -> cell -> the RawCell last found right there. The reader hands out one

@@ -157,6 +157,10 @@ class RawWorkbook:
     #: Sheet-scoped names: sheet name -> {lowercased name -> reference text}.
     local_names: dict[str, dict[str, str]] = field(default_factory=dict)
     parts: list[str] = field(default_factory=list)  # every zip entry name, as stored
+    #: The application that saved the file, as it names itself in docProps/app.xml
+    #: ("Microsoft Excel", "LibreOffice/7.4…", "gnumeric", "WPS …"), else the workbook's
+    #: ``fileVersion appName`` ("xl", "Calc"); "" when neither says.
+    application: str = ""
     #: name -> sheet, as written (a check looks sheets up a thousand times)
     _by_name: dict[str, RawSheet] = field(init=False, repr=False, compare=False)
 
@@ -507,12 +511,14 @@ class _WorkbookPart:
     _SHEET = _names("sheet")
     _DEFINED = _names("definedName")
     _PROTECTION = _names("workbookProtection")
+    _FILE_VERSION = _names("fileVersion")
 
     def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
         self.limits = limits
         self.sheets: list[tuple[str, str, str]] = []  # (name, state, r:id)
         self.defined: list[tuple[str, str | None, str]] = []  # (name, localSheetId, text)
         self.structure_locked = False
+        self.app_name = ""
         self._name: tuple[str, str | None] | None = None
         self._text: list[str] | None = None
         self._scoped: tuple[dict[str, str], dict[str, dict[str, str]]] | None = None
@@ -533,6 +539,8 @@ class _WorkbookPart:
             self._text = []
         elif name in self._PROTECTION:
             self.structure_locked = _flag(attrs.get("lockStructure"))
+        elif name in self._FILE_VERSION:
+            self.app_name = attrs.get("appName", "")[:100]
 
     def scoped_names(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
         """Workbook-scoped names (lowercased, first definition kept) and sheet-scoped ones by
@@ -561,6 +569,27 @@ class _WorkbookPart:
 
 
 _RID_ATTRS: Final = frozenset(f"{ns}}}id" for ns in _REL_NS)
+
+
+class _AppProperties:
+    """docProps/app.xml: only the name of the application that saved the file."""
+
+    def __init__(self) -> None:
+        self.application = ""
+        self._text: list[str] | None = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name.rpartition("}")[2] == "Application":
+            self._text = []
+
+    def end(self, name: str) -> None:
+        if self._text is not None:
+            self.application = "".join(self._text).strip()[:200]
+            self._text = None
+
+    def data(self, text: str) -> None:
+        if self._text is not None:
+            self._text.append(text)
 
 
 class _SharedStrings:
@@ -1730,6 +1759,20 @@ class _Reader:
             sheets.append(sheet)
 
         defined, local = book.scoped_names()
+        application = book.app_name
+        for _, target in package.of_type("/extended-properties"):
+            app_info = self.info(self.target("", target))
+            if app_info is None:
+                continue
+            try:
+                found = self.parse_remembered(app_info, "app", _AppProperties).application
+            except WorkbookReadError as error:
+                # a damaged app.xml is no reason to refuse the form (it only names the
+                # application); a bomb there still is
+                if error.code not in ("read-corrupt-zip", "read-xml-malformed"):
+                    raise
+                found = ""
+            application = found or application
 
         macro_sheets = any(sheet.kind == "macrosheet" for sheet in sheets)
         return RawWorkbook(
@@ -1750,4 +1793,5 @@ class _Reader:
             ),
             local_names=local,
             parts=names,
+            application=application,
         )
