@@ -126,9 +126,7 @@ def test_faked_cached_score_is_reported(tmp_path: Path) -> None:
     _rewrite_cached(saved, faked, "total_score", "100")
     report, _ = check_file(faked, registry())
     mismatch = [
-        f
-        for f in report.findings
-        if f.code == "cached-result-mismatch" and f.field == "total_score"
+        f for f in report.findings if f.code == "tamper-cached-result" and f.field == "total_score"
     ]
     assert mismatch and mismatch[0].severity == "error"
     assert mismatch[0].expected == "95" and mismatch[0].found == "100"
@@ -162,10 +160,12 @@ def _rewrite_cached(source: Path, target: Path, field_id: str, value: str) -> No
 
 # Parse rules as they arrive through real cells.
 PARSING: list[tuple[str, Any, str, str]] = [
-    ("funds_current_budget", "124.01", "info", "parse-text-as-number"),
-    ("funds_current_budget", "１２４.０１", "info", "parse-full-width"),
-    ("funds_current_budget", "1,240.5", "info", "parse-thousands-separator"),
-    ("funds_current_budget", "124.01万元", "info", "parse-wan-suffix"),
+    # a number cell holding text: the sheet's own formulas do not count it, so neither may
+    # the verdict; the finding says what to type (see test_text_in_number_cell_*)
+    ("funds_current_budget", "124.01", "error", "value-text-in-number-cell"),
+    ("funds_current_budget", "１２４.０１", "error", "value-text-in-number-cell"),
+    ("funds_current_budget", "1,240.5", "error", "value-text-in-number-cell"),
+    ("funds_current_budget", "124.01万元", "error", "value-text-in-number-cell"),
     ("funds_current_budget", "按要求完成", "error", "parse-not-a-number"),
     ("fill_date", "2024年10月17日", "info", "parse-date-text"),
     ("fill_date", "12月31日完成", "error", ""),

@@ -47,9 +47,9 @@ def recompute(spec: Spec, inputs: Mapping[str, Value]) -> dict[str, Value]:
     for field in spec.fields.values():
         if field.formula is None and field.members is None:
             if field.id in inputs:
-                values[field.id] = _fixed(inputs[field.id])
+                values[field.id] = as_cell_value(inputs[field.id])
             elif field.value is not None:
-                values[field.id] = _fixed(field.value)
+                values[field.id] = as_cell_value(field.value)
             else:
                 values[field.id] = BLANK
     for field_id in evaluation_order(spec):
@@ -79,7 +79,7 @@ def from_serial(serial: float) -> dt.date:
     return EXCEL_EPOCH + dt.timedelta(days=int(serial))
 
 
-def _fixed(value: object) -> Value:
+def as_cell_value(value: object) -> Value:
     """A Python value as a cell value: ints become floats, dates serials, None a blank."""
     if value is None:
         return BLANK

@@ -5,13 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from ..engine import from_serial
+from ..engine import as_cell_value, from_serial
 from ..expr import BLANK
 from ..spec.constraints import violation
-from .context import CheckContext
+from .context import CheckContext, show
 from .parse import parse_value
+from .structure import prefill_values
 
 ERROR_STATUSES = ("ambiguous", "invalid")
+NUMERIC_TYPES: Final = frozenset({"integer", "number", "money", "percent"})
+TEXT_IN_NUMBER: Final = "value-text-in-number-cell"
 
 
 def _row_unit(ctx: CheckContext, field_id: str) -> str | None:
@@ -25,9 +28,19 @@ def _row_unit(ctx: CheckContext, field_id: str) -> str | None:
 
 
 def read_inputs(ctx: CheckContext) -> None:
-    """Parsed input values into ``ctx.values``; a finding for each conversion or refusal."""
+    """Parsed input values into ``ctx.values``; a finding for each conversion or refusal.
+
+    The values are what the workbook's own formulas see: a number typed as text stays text
+    (Excel, WPS and LibreOffice skip it in sums and scores), with an error at the cell that
+    says what to type instead; the checker's verdict then agrees with the 自检 panel and the
+    figures the clerk saw. A value pre-filled at distribution is taken from the distribution
+    record, never from the cell (a changed one is reported by check_structure)."""
+    prefill = prefill_values(ctx)
     for field in ctx.spec.inputs():
         if field.id not in ctx.where:
+            continue
+        if field.id in prefill:
+            ctx.values[field.id] = as_cell_value(prefill[field.id])
             continue
         raw = ctx.cell(field.id)
         if raw is None or ctx.workbook.sheet(ctx.where[field.id][0]) is None:
@@ -66,6 +79,10 @@ def read_inputs(ctx: CheckContext) -> None:
             )
             continue
         value = parsed.value
+        if field.type in NUMERIC_TYPES and isinstance(raw.value, str):
+            _text_in_number_cell(ctx, field.id, raw.value, value, parsed.message)
+            ctx.values[field.id] = raw.value
+            continue
         if parsed.status == "converted":
             ctx.finding(
                 "info",
@@ -79,6 +96,25 @@ def read_inputs(ctx: CheckContext) -> None:
         if problem:
             ctx.finding("error", problem[0], problem[1], field_id=field.id, found=value)
         ctx.values[field.id] = value
+
+
+def _text_in_number_cell(
+    ctx: CheckContext, field_id: str, typed: str, reading: Any, note: str | None
+) -> None:
+    field = ctx.spec.fields[field_id]
+    label = field.label
+    shown = f"{reading * 100:.10g}%" if field.type == "percent" else show(reading)
+    ctx.finding(
+        "error",
+        TEXT_IN_NUMBER,
+        f"“{label}” 中是文本 “{typed[:40]}”，不是数字：表内的合计、执行率和得分公式不把文本当作数字"
+        f"（通常是从其他文件粘贴来的）。请删除后直接输入数字 {shown}"
+        + (f"（{note}）" if note else "")
+        + "。",
+        field_id=field_id,
+        expected=reading,
+        found=typed,
+    )
 
 
 def _as_cell(value: Any) -> Any:

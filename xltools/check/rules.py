@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from ..engine import agrees, recompute
+from ..engine import agrees, evaluation_order, recompute
 from ..expr import BLANK, ExcelError, Name, evaluate, top_level
 from ..expr.ast import Node, walk
 from ..identity import IdentityCache
 from ..spec.model import Spec
 from .context import CheckContext, show
+from .inputs import NUMERIC_TYPES
 
 
 def result_fields(spec: Spec) -> tuple[str | None, str | None]:
@@ -25,8 +26,9 @@ def result_fields(spec: Spec) -> tuple[str | None, str | None]:
 def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
     values = recompute(ctx.spec, ctx.values)
     total_id, grade_id = result_fields(ctx.spec)
+    explained = _fed_by_text(ctx)
     for field in ctx.spec.computed():
-        if field.id not in ctx.where:
+        if field.id not in ctx.where or field.id in explained:
             continue
         raw = ctx.cell(field.id)
         if raw is None or raw.formula is None or raw.value is None:
@@ -34,16 +36,23 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
         expected = values[field.id]
         if agrees(expected, raw.value, abs_tol=1e-6):
             continue
-        decisive = field.id in (total_id, grade_id)
+        if field.id in (total_id, grade_id):
+            # What leadership reads: a shown total or grade that the inputs do not give is
+            # a faked result (or a workbook saved without recalculating), never accepted.
+            ctx.finding(
+                "error",
+                "tamper-cached-result",
+                f"表内显示的 “{field.label}” 与按填报内容重新计算的结果不同：显示的结果被改写，"
+                "或保存前没有重新计算（手动计算模式下请按 F9 后再保存）。以重新计算的结果为准。",
+                field_id=field.id,
+                expected=expected,
+                found=raw.value,
+            )
+            continue
         ctx.finding(
-            "error" if decisive else "warning",
+            "warning",
             "cached-result-mismatch",
-            f"表内显示的 “{field.label}” 与按规范重新计算的结果不同"
-            + (
-                "：以重新计算的结果为准（表内结果可能被改写或未重新计算）。"
-                if decisive
-                else "，以重新计算的结果为准。"
-            ),
+            f"表内显示的 “{field.label}” 与按规范重新计算的结果不同，以重新计算的结果为准。",
             field_id=field.id,
             expected=expected,
             found=raw.value,
@@ -55,6 +64,33 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
     if grade_id and isinstance(values.get(grade_id), str):
         ctx.report.grade = str(values[grade_id])
     return values
+
+
+def _fed_by_text(ctx: CheckContext) -> set[str]:
+    """Computed fields that read, directly or not, a number cell holding text. How a
+    spreadsheet treats such text differs by application and setting (skipped in SUM, read or
+    refused in arithmetic), so what it shows there is no evidence of rewriting; the finding at
+    the input cell says what to type instead."""
+    tainted = {
+        field.id
+        for field in ctx.spec.inputs()
+        if field.type in NUMERIC_TYPES and isinstance(ctx.values.get(field.id), str)
+    }
+    if not tainted:
+        return set()
+    fed: set[str] = set()
+    for field_id in evaluation_order(ctx.spec):
+        field = ctx.spec.fields[field_id]
+        reads = (
+            field.members
+            if field.members is not None
+            else [n.name for n in walk(field.formula) if isinstance(n, Name)]
+            if field.formula is not None
+            else ()
+        )
+        if any(r in tainted or r in fed for r in reads):
+            fed.add(field_id)
+    return fed
 
 
 def _plain(value: Any) -> Any:

@@ -207,7 +207,7 @@ _passed: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def _locked_cells(ctx: CheckContext) -> None:
-    prefill = _prefill_values(ctx)
+    prefill = prefill_values(ctx)
     for sheet_layout in ctx.layout.sheets:
         name = ctx.renamed.get(sheet_layout.name, sheet_layout.name)
         raw_sheet = ctx.workbook.sheet(name)
@@ -335,7 +335,7 @@ def _decoded(text: str) -> Any:
         return None
 
 
-def _prefill_values(ctx: CheckContext) -> dict[str, Any]:
+def prefill_values(ctx: CheckContext) -> dict[str, Any]:
     """What the metadata says was pre-filled, as cells hold it (dates as serial numbers)."""
     text = ctx.meta.get("prefill", "")
     if not text:
@@ -385,7 +385,7 @@ def _prefill(ctx: CheckContext) -> None:
 
 def _validations(ctx: CheckContext) -> None:
     """Every editable input cell should still carry its data validation."""
-    prefill = set(_prefill_values(ctx))
+    prefill = set(prefill_values(ctx))
     wanted: dict[str, list[str]] = {}
     for field in ctx.spec.inputs():
         if field.id in prefill or field.id not in ctx.where:
