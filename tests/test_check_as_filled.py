@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from xltools.check.run import check_file
 from xltools.cli import main
+from xltools.generate.metadata import PANEL_SHEET
 from xltools.libreoffice import recalculate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,3 +104,56 @@ def test_tampered_prefilled_weight_never_reaches_the_total(tmp_path: Path) -> No
     assert any(f.code == "tamper-prefill-changed" for f in after.findings)
     assert after.total == before.total
     assert after.values["ind_output_quantity_1_weight"] == 10.0
+
+
+def _overwrite_status(workbook: openpyxl.Workbook) -> None:
+    panel = workbook[PANEL_SHEET]
+    panel.protection.sheet = False
+    panel["B2"].value = "可以提交"
+
+
+def _demote_an_error_row(workbook: openpyxl.Workbook) -> None:
+    panel = workbook[PANEL_SHEET]
+    panel.protection.sheet = False
+    row = next(r for r in range(6, panel.max_row + 1) if panel[f"B{r}"].value == "错误")
+    panel[f"B{row}"].value = "提示"  # its problem would no longer be counted
+
+
+def _overwrite_a_row_status(workbook: openpyxl.Workbook) -> None:
+    panel = workbook[PANEL_SHEET]
+    panel.protection.sheet = False
+    panel["E6"].value = "通过"
+
+
+def _delete_panel(workbook: openpyxl.Workbook) -> None:
+    del workbook[PANEL_SHEET]
+
+
+PANEL_TAMPERING = {
+    "status-overwritten": (_overwrite_status, "tamper-panel-changed", "B2"),
+    "row-demoted": (_demote_an_error_row, "tamper-panel-changed", ""),
+    "row-status-overwritten": (_overwrite_a_row_status, "tamper-panel-changed", "E6"),
+    "panel-deleted": (_delete_panel, "tamper-panel-missing", ""),
+}
+
+
+@pytest.mark.libreoffice
+def test_panel_tampering_is_caught_before_and_after_libreoffice_save(tmp_path: Path) -> None:
+    data = example_data()
+    data.pop("project_name")  # one open problem: the panel says 还有 1 个问题
+    honest = filled(tmp_path, data)
+    tampered = {
+        name: edit(honest, tmp_path / f"{name}.xlsx", change)
+        for name, (change, _, _) in PANEL_TAMPERING.items()
+    }
+    saved = dict(zip(tampered, recalculate(list(tampered.values()), tmp_path / "lo"), strict=True))
+    (honest_saved,) = recalculate([honest], tmp_path / "lo-honest")
+    report, _ = check_file(honest_saved, registry())
+    assert not [f.code for f in report.findings if "panel" in f.code]
+    for name, (_, code, cell) in PANEL_TAMPERING.items():
+        for path in (tampered[name], saved[name]):
+            report, _ = check_file(path, registry())
+            mine = [f for f in report.findings if f.code == code]
+            assert mine, (name, path, [f.code for f in report.findings])
+            assert not cell or mine[0].cell == cell
+            assert mine[0].severity == ("error" if code == "tamper-panel-changed" else "warning")

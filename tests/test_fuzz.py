@@ -60,7 +60,12 @@ def test_the_seeds_are_valid_workbooks(tmp_path: Path) -> None:
         path.write_bytes(data)
         report, workbook = check_file(path, REGISTRY)
         assert workbook is not None and report.template, name
-        assert name == "template" or report.valid, (name, report.findings)
+        # the blank template misses its required fields; the careless copy has a budget
+        # pasted as text (an error: the sheet's formulas ignore it)
+        assert name in ("template", "careless") or report.valid, (name, report.findings)
+        if name == "careless":
+            errors = {f.code for f in report.findings if f.severity == "error"}
+            assert errors == {"value-text-in-number-cell"}, report.findings
 
 
 @settings(SETTINGS, max_examples=300)

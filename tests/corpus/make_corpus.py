@@ -962,7 +962,7 @@ def _formula_constant(bases: _Bases, path: Path) -> None:
 
 @case(
     "cached-faked.xlsx",
-    "cached-result-mismatch",
+    "tamper-cached-result",
     "the cached total edited in the XML: 95 shown as 100, grade 优秀",
 )
 def _cached(bases: _Bases, path: Path) -> None:

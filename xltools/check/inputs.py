@@ -80,7 +80,13 @@ def read_inputs(ctx: CheckContext) -> None:
             continue
         value = parsed.value
         if field.type in NUMERIC_TYPES and isinstance(raw.value, str):
-            _text_in_number_cell(ctx, field.id, raw.value, value, parsed.message)
+            problem = violation(field, value)
+            if problem:  # the graver news: even typed as a number it would not do
+                note = "此格还是文本，表内公式不把它当作数字"
+                ctx.finding("error", problem[0], f"{problem[1]}（{note}）", field_id=field.id,
+                            found=raw.value)  # fmt: skip
+            else:
+                _text_in_number_cell(ctx, field.id, raw.value, value, parsed.message)
             ctx.values[field.id] = raw.value
             continue
         if parsed.status == "converted":

@@ -11,7 +11,7 @@ from ..expr.ast import Node, walk
 from ..identity import IdentityCache
 from ..spec.model import Spec
 from .context import CheckContext, show
-from .inputs import NUMERIC_TYPES
+from .inputs import NUMERIC_TYPES, TEXT_IN_NUMBER
 
 
 def result_fields(spec: Spec) -> tuple[str | None, str | None]:
@@ -67,15 +67,22 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
 
 
 def _fed_by_text(ctx: CheckContext) -> set[str]:
-    """Computed fields that read, directly or not, a number cell holding text. How a
+    """Computed fields that read, directly or not, a number cell holding text, or a free-form
+    实际完成值 whose text was read as a number ("95%"). How a
     spreadsheet treats such text differs by application and setting (skipped in SUM, read or
     refused in arithmetic), so what it shows there is no evidence of rewriting; the finding at
     the input cell says what to type instead."""
-    tainted = {
-        field.id
-        for field in ctx.spec.inputs()
-        if field.type in NUMERIC_TYPES and isinstance(ctx.values.get(field.id), str)
-    }
+    tainted = set()
+    for field in ctx.spec.inputs():
+        numeric = field.type in NUMERIC_TYPES
+        if not numeric and field.type != "any" or field.id not in ctx.where:
+            continue
+        if not isinstance(getattr(ctx.cell(field.id), "value", None), str):
+            continue
+        value = ctx.values.get(field.id)
+        # free-form text ("达成") is compared as text everywhere; text read as a number is not
+        if numeric or isinstance(value, int | float) and not isinstance(value, bool):
+            tainted.add(field.id)
     if not tainted:
         return set()
     fed: set[str] = set()
@@ -136,10 +143,20 @@ _cache: IdentityCache[Spec, _CheckCache] = IdentityCache(_CheckCache, limit=64)
 def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
     """Each failing check, anchored at its first cell, with the values it looked at."""
     cache = _cache(ctx.spec)
+    read_errors: set[str] | None = None
     for index, check in enumerate(ctx.spec.checks):
         result = cache.result(index, check.expr, values)
         if result is True:
             continue
+        if check.code == TEXT_IN_NUMBER:
+            # The template's "text in a number cell" mark; reading the input already said
+            # so at that cell, with what to type: one finding per cell, as the panel counts.
+            if read_errors is None:
+                read_errors = {
+                    f.field for f in ctx.report.findings if f.severity == "error" and f.field
+                }
+            if set(check.cells) & read_errors:
+                continue
         refs = [
             n.name for n in walk(check.expr) if isinstance(n, Name) and n.name in ctx.spec.fields
         ]

@@ -11,12 +11,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..generate.metadata import PANEL_SHEET
 from ..registry import Registry
 from ..xlsx.limits import MB
 from .context import CheckContext
 from .identify import identify
 from .inputs import read_inputs
+from .panel import check_panel
 from .report import Finding, Report
 from .rules import evaluate_checks, recompute_and_compare
 from .structure import check_structure
@@ -54,8 +54,7 @@ def check_file(
     report.sha256 = hashlib.sha256(data).hexdigest()
     report.bytes = len(data)
     try:
-        # the 自检 panel is display only: never compared, so never read
-        workbook = read_workbook(data, limits, skip_sheets=(PANEL_SHEET,))
+        workbook = read_workbook(data, limits)
     except WorkbookReadError as error:
         report.add(Finding("error", error.code, error.message))
         report.seconds = time.perf_counter() - started
@@ -66,6 +65,7 @@ def check_file(
         spec, meta = found
         ctx = CheckContext(spec, workbook, report, meta)
         check_structure(ctx)
+        check_panel(ctx)
         read_inputs(ctx)
         values = recompute_and_compare(ctx)
         evaluate_checks(ctx, values)

@@ -29,15 +29,37 @@ _STRING = re.compile(r'"(?:[^"]|"")*"')
 
 def normalise_formula(text: str) -> str:
     """Formula text as applications may rewrite it: no "=", no spaces, upper case (outside
-    string literals), no ``_xlfn.`` prefixes."""
+    string literals), no ``_xlfn.`` prefixes, and the logical constants as values
+    (LibreOffice writes ``FALSE()`` where Excel and XlsxWriter write ``FALSE``)."""
     text = text.strip().removeprefix("=")
     parts, last = [], 0
     for match in _STRING.finditer(text):
-        parts.append(re.sub(r"\s+", "", text[last : match.start()]).upper().replace("_XLFN.", ""))
+        parts.append(_normalise_code(text[last : match.start()]))
         parts.append(match.group())
         last = match.end()
-    parts.append(re.sub(r"\s+", "", text[last:]).upper().replace("_XLFN.", ""))
+    parts.append(_normalise_code(text[last:]))
     return "".join(parts)
+
+
+_LOGICAL_CALL = re.compile(r"(?<![\w.])(TRUE|FALSE)\(\)")
+
+
+# a number literal: not part of a name or cell reference (A1, $B$2, LOG10, Sheet1!)
+_NUMBER = re.compile(r"(?<![\w.$])(?:\d+\.?\d*|\.\d+)(?:E[+-]?\d+)?(?![\w.(!])")
+
+
+def _normalise_code(code: str) -> str:
+    code = re.sub(r"\s+", "", code).upper().replace("_XLFN.", "")
+    code = _LOGICAL_CALL.sub(r"\1", code)
+    # Gnumeric writes 0.005 as 0.0049999999999999999999: the same double, other digits
+    return _NUMBER.sub(_number_text, code)
+
+
+def _number_text(match: re.Match[str]) -> str:
+    try:
+        return repr(float(match.group()))
+    except (ValueError, OverflowError):
+        return match.group()
 
 
 def _text(value: Any) -> str:
