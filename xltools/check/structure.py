@@ -27,6 +27,7 @@ CHECK_SHEET = "校验结果"
 _STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
+@lru_cache(maxsize=8192)  # LibreOffice's texts differ from ours in every return alike
 def normalise_formula(text: str) -> str:
     """Formula text as applications may rewrite it: no "=", no spaces, upper case (outside
     string literals), no ``_xlfn.`` prefixes, and the logical constants as values
