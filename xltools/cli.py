@@ -297,6 +297,7 @@ def check(
     import json
 
     from .check.files import expand_inputs, run_checks
+    from .check.report import SEVERITY_LABEL
 
     files = expand_inputs(paths)
     if not files:
@@ -328,9 +329,8 @@ def check(
                 for finding in result.report.sorted_findings():
                     if finding.severity != "info":
                         where = finding.where() or "-"
-                        click.echo(
-                            f"  [{finding.severity}] {where} {finding.code}: {finding.message}"
-                        )
+                        label = SEVERITY_LABEL.get(finding.severity, finding.severity)
+                        click.echo(f"  [{label}] {where} {finding.code}: {finding.message}")
                 infos = result.report.count("info")
                 if infos:
                     click.echo(f"  另有 {infos} 条提示（见检查后副本的“校验结果”工作表或 --json）")
