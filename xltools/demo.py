@@ -74,7 +74,7 @@ def run_demo(out: Path, say: Callable[[str], None]) -> int:
         )
     returns = _returns_as_bureaus_send_them(out, specs, templates)
     say(
-        f"5. 检查 {len(returns)} 份返回的文件（部分填写粗心、一份被篡改、一份根本不是工作簿）→ {out / 'checked'}"
+        f"5. 检查 {len(returns)} 份返回的文件（部分填写粗心、一份被篡改、一份未填写、一份根本不是工作簿）→ {out / 'checked'}"
     )
     from .check.files import run_checks
 
@@ -110,8 +110,8 @@ def _merge_returns(out: Path, say: Callable[[str], None]) -> None:
 def _returns_as_bureaus_send_them(
     out: Path, specs: Mapping[str, Spec], templates: Mapping[str, Path]
 ) -> list[Path]:
-    """The filled examples, plus what really arrives: a careless fill, a tampered file, and a
-    file that is not a workbook at all."""
+    """The filled examples, plus what really arrives: a careless fill, a tampered file, a blank
+    template sent back by mistake, and a file that is not a workbook at all."""
     returned = out / "returned"
     returned.mkdir(parents=True, exist_ok=True)
     files = []
@@ -130,6 +130,10 @@ def _returns_as_bureaus_send_them(
         tampered = returned / "被篡改_project_expense_2023.xlsx"
         _tamper(returned / "project_expense_2023.xlsx", tampered)
         files.append(tampered)
+    if "department_overall" in templates:  # the blank template sent back by mistake: 未填写
+        blank = returned / "空白_department_overall.xlsx"
+        blank.write_bytes(templates["department_overall"].read_bytes())
+        files.append(blank)
     junk = returned / "不是工作簿.xlsx"
     junk.write_bytes("这是一封邮件正文，被误存为 .xlsx".encode())
     files.append(junk)

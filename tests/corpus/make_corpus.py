@@ -1175,7 +1175,7 @@ def _gbk_name(bases: _Bases, path: Path) -> None:
     edit_book(bases.filled(), path, set_fields({"funds_current_budget": "约一百万"}))
 
 
-@case("blank-template.xlsx", "value-required", "the blank template sent back unfilled")
+@case("blank-template.xlsx", "return-blank", "the blank template sent back unfilled")
 def _blank(bases: _Bases, path: Path) -> None:
     shutil.copyfile(bases.template(), path)
 

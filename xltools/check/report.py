@@ -75,6 +75,7 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)  # recomputed field values (for merge)
     seconds: float = 0.0
+    blank: bool = False  # sent back unfilled (see check/blank.py): 未填写, never scored
 
     def add(self, finding: Finding) -> None:
         self.findings.append(finding)
@@ -120,6 +121,7 @@ class Report:
             "unit": self.unit,
             "total": self.total,
             "grade": self.grade,
+            "blank": self.blank,
             "findings": [asdict(f) for f in self.sorted_findings()],
         }
         if with_values:
@@ -127,7 +129,7 @@ class Report:
         return result
 
     def summary_line(self) -> str:
-        status = "通过" if self.valid else "不通过"
+        status = "未填写" if self.blank else "通过" if self.valid else "不通过"
         parts = [
             f"{visible(self.file)}: {status}",
             f"错误 {self.count('error')}",

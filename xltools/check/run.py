@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..registry import Registry
 from ..xlsx.limits import MB
+from .blank import mark_blank
 from .context import CheckContext
 from .identify import identify
 from .inputs import read_inputs
@@ -69,6 +70,7 @@ def check_file(
         read_inputs(ctx)
         values = recompute_and_compare(ctx)
         evaluate_checks(ctx, values)
+        mark_blank(ctx)
         report.unit = report.bureau_name or next(
             (str(values[f]) for f in UNIT_FIELDS if isinstance(values.get(f), str) and values[f]),
             "",

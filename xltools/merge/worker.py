@@ -167,6 +167,8 @@ def _rejection(findings: Sequence[Any], identified: bool) -> tuple[str, str] | N
     """(code, reason) when the file cannot be accepted whatever the merge options."""
     errors = [f for f in findings if f.severity == "error"]
     for finding in errors:
+        if finding.code == "return-blank":  # never accepted, scored or averaged
+            return finding.code, finding.message
         if finding.code in NOT_A_WORKBOOK:
             return finding.code, f"不是工作簿：{finding.message}"
         if finding.code in REJECTING_CODES:
