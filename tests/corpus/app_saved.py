@@ -282,7 +282,7 @@ def tampered(path: Path, spec: Spec, tamper: Tamper, target: Path) -> Path:
 #: feature -> what it writes, as Excel (or WPS) does
 EXCEL_FEATURES: dict[str, str] = {
     "cached": 'cached results: t=str for text (t=str with <v></v> for ""), t=e errors, t=b',
-    "shared-strings": "a sharedStrings part (rich runs, phonetic properties) for inline strings",
+    "shared-strings": "a sharedStrings part (rich runs, readings, phonetic properties)",
     "shared-formulas": "formulas as <f t=shared ref= si=> masters (+ children where filled)",
     "calc-chain": "xl/calcChain.xml listing every formula cell",
     "sha512": "SHA-512 protection hashes on sheets and the workbook (lockStructure kept)",
@@ -387,6 +387,10 @@ def excel_style(
     package.put(workbook, wb_root)
     if "calc-chain" in features:
         package.add_calc_chain(sheets)
+    if "prefixed" in features:  # every SpreadsheetML part: the styles too
+        for part in package.parts:
+            if part.startswith("xl/") and part.endswith(".xml"):
+                package.xml(part)
     if "app-excel" in features:
         package.set_application("Microsoft Excel", wps=False)
     if "app-wps" in features:
@@ -791,6 +795,9 @@ class _Package:
                     _text(ElementTree.SubElement(run, _q("t")), piece)
             else:
                 _text(ElementTree.SubElement(si, _q("t")), text)
+            if n % 7 == 5 and text:  # a reading (furigana) kept with the text, never shown
+                ruby = ElementTree.SubElement(si, _q("rPh"), {"sb": "0", "eb": "1"})
+                ElementTree.SubElement(ruby, _q("t")).text = "ピン"
             if re.search(r"[\u4e00-\u9fff]", text):
                 ElementTree.SubElement(
                     si, _q("phoneticPr"), {"fontId": "1", "type": "noConversion"}
