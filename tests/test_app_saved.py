@@ -38,8 +38,14 @@ CACHED = ("excel", "wps", "strict")  # they carry LibreOffice's results as Excel
 CACHE_FREE = tuple(v for v in XML_VARIANTS if v not in CACHED and v != "xml-cached")
 # each feature alone on two unlike forms (for a precise failure); all of them on every form
 FEATURE_TEMPLATES = TAMPERED
-APP_VARIANTS = ("libreoffice", "libreoffice-kept-cache", "gnumeric", "openpyxl")
-SAVE_PATHS = ("openpyxl", "libreoffice", "gnumeric", "excel")
+APP_VARIANTS = (
+    "libreoffice",
+    "libreoffice-no-recalc",
+    "libreoffice-kept-cache",
+    "gnumeric",
+    "openpyxl",
+)
+SAVE_PATHS = ("openpyxl", "libreoffice", "gnumeric", "excel", "wps", "strict")
 
 
 @dataclass
@@ -106,18 +112,31 @@ def _build(root: Path, registry: Registry) -> Corpus:
             _rewrite(corpus, root, specs, ("xml-cached",))
             # a workbook Excel saved with its results, re-saved by a clerk's LibreOffice, which
             # keeps the cached results (no forced recalculation)
+            # and the filled returns as they are (no results yet), saved so
             kept_inputs = [corpus.variants[t, "xml-cached"] for t in originals]
+            kept_inputs += [*originals.values()]
             kept_inputs.append(_faked_total(corpus, root / "xml" / "faked.xlsx", FAKED_TOTAL))
             kept = pool.submit(A.libreoffice_saved, kept_inputs, root / "lo-kept", recalc=False)
         _rewrite(corpus, root, specs, CACHED)
         for (template, edit), path in edits.items():
-            target = root / "xml" / f"{template}__{edit}__excel.xlsx"
-            A.excel_style(path, target, A.EXCEL, cached=corpus.cached.get(template))
-            corpus.tampered[("excel", template, edit)] = target
+            for name in ("excel", "wps", "strict"):
+                target = root / "xml" / f"{template}__{edit}__{name}.xlsx"
+                A.excel_style(
+                    path,
+                    target,
+                    XML_VARIANTS[name],
+                    cached=corpus.cached.get(template),
+                    strict=name == "strict",
+                    dates=A.date_cells(specs[template]),
+                )
+                corpus.tampered[(name, template, edit)] = target
         if find_soffice() is not None:
             *kept_paths, faked = kept.result()
-            for template, path in zip(originals, kept_paths, strict=True):
+            for template, path, plain in zip(
+                originals, kept_paths, kept_paths[len(originals) :], strict=False
+            ):
                 corpus.variants[template, "libreoffice-kept-cache"] = path
+                corpus.variants[template, "libreoffice-no-recalc"] = plain
             corpus.variants[FAKED, "libreoffice-kept-fake"] = faked
     return corpus
 
@@ -149,7 +168,7 @@ def _seen(report: Report) -> tuple[float | None, str, list[tuple[str, ...]]]:
     return report.total, report.grade, findings
 
 
-NEEDS_LIBREOFFICE = ("libreoffice", "libreoffice-kept-cache", "xml-cached", *CACHED)
+NEEDS_LIBREOFFICE = (*(v for v in APP_VARIANTS if v.startswith("libre")), "xml-cached", *CACHED)
 
 
 def _needs_gnumeric() -> None:
@@ -229,6 +248,7 @@ def test_the_xml_variants_hold_what_they_claim(corpus: Corpus) -> None:
     for template in FEATURE_TEMPLATES:
         assert stats[template, "xml-shared-formulas"].shared_masters > 0
         assert stats[template, "xml-no-refs"].refless > 0
+        assert stats[template, "xml-dv-merged"].dv_ranges > 0
     for template in TEMPLATES:
         parts = _parts(corpus.variants[template, "excel"])
         assert "xl/calcChain.xml" in parts and "xl/sharedStrings.xml" in parts

@@ -286,6 +286,7 @@ EXCEL_FEATURES: dict[str, str] = {
     "shared-formulas": "formulas as <f t=shared ref= si=> masters (+ children where filled)",
     "calc-chain": "xl/calcChain.xml listing every formula cell",
     "sha512": "SHA-512 protection hashes on sheets and the workbook (lockStructure kept)",
+    "dv-merged": "identical validations as one, its sqref the cells' ranges (D14:D16 D18)",
     "x14-validations": "list validations into <extLst><x14:dataValidations> with <xm:sqref>",
     "no-refs": "<row> and <c> without r= where it follows from the previous one",
     "prefixed": "the main namespace under the x: prefix in every part",
@@ -325,6 +326,7 @@ class Stats:
     x14: int = 0
     refless: int = 0
     iso_dates: int = 0
+    dv_ranges: int = 0  # merged validations whose sqref holds a range
 
     def count(self, kind: str) -> None:
         self.cached = self.cached or {}
@@ -366,6 +368,8 @@ def excel_style(
             _share(root, stats, fill_down[1:] if fill_down and fill_down[0] == name else None)
         if "shared-strings" in features:
             _intern_strings(root, strings)
+        if "dv-merged" in features:
+            _merge_validations(root, stats)
         if "x14-validations" in features:
             _x14_validations(root, package.names(workbook), stats)
         if "sha512" in features:
@@ -593,6 +597,42 @@ def _x14_validations(sheet: ElementTree.Element, names: dict[str, str], stats: S
         ext_list = ElementTree.SubElement(sheet, _q("extLst", ns))
     ext = ElementTree.SubElement(ext_list, _q("ext", ns), {"uri": X14_DV_URI})
     ext.append(x14)
+
+
+def _merge_validations(sheet: ElementTree.Element, stats: Stats) -> None:
+    """Excel keeps one record per distinct validation: the cells of identical ones (same
+    attributes and formulas but the sqref) are listed together, runs down a column as ranges."""
+    holder = _kid(sheet, "dataValidations")
+    if holder is None:
+        return
+    groups: dict[bytes, list[ElementTree.Element]] = {}
+    for dv in _kids(holder, "dataValidation"):
+        attrs = {k: v for k, v in dv.attrib.items() if k != "sqref"}
+        key = ElementTree.tostring(ElementTree.Element("k", attrs)) + b"".join(
+            ElementTree.tostring(kid) for kid in dv
+        )
+        groups.setdefault(key, []).append(dv)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        refs = sorted(
+            (parse_a1(r) for dv in group for r in dv.get("sqref", "").split() if ":" not in r),
+            key=lambda rc: (rc[1], rc[0]),
+        )
+        areas: list[list[tuple[int, int]]] = []
+        for rc in refs:
+            if areas and areas[-1][-1] == (rc[0] - 1, rc[1]):
+                areas[-1].append(rc)
+            else:
+                areas.append([rc])
+        sqref = " ".join(
+            a1(*run[0]) + (f":{a1(*run[-1])}" if len(run) > 1 else "") for run in areas
+        )
+        stats.dv_ranges += sum(len(run) > 1 for run in areas)
+        group[0].set("sqref", sqref)
+        for dv in group[1:]:
+            holder.remove(dv)
+    holder.set("count", str(len(_kids(holder, "dataValidation"))))
 
 
 def excel_hash(password: str, salt: bytes, spin: int = 100_000) -> str:
