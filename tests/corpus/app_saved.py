@@ -38,7 +38,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
-from xml.sax.saxutils import escape, quoteattr
 
 import openpyxl
 import yaml
@@ -958,7 +957,19 @@ def _text(element: ElementTree.Element, text: str) -> None:
         element.set(_q("space", XML_NS), "preserve")
 
 
-_ATTR = {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+# str.translate escapes in C (saxutils' escape and quoteattr are Python loops)
+_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_ATTR = str.maketrans(
+    {
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+        '"': "&quot;",
+        "\n": "&#10;",
+        "\r": "&#13;",
+        "\t": "&#9;",
+    }
+)
 
 
 def serialize(root: ElementTree.Element, prefixes: dict[str, str]) -> bytes:
@@ -999,7 +1010,7 @@ def serialize(root: ElementTree.Element, prefixes: dict[str, str]) -> bytes:
         if element.attrib:
             add(f"<{tag}")
             for k, v in element.attrib.items():
-                add(f" {name(k)}={quoteattr(v, _ATTR)}")
+                add(f' {name(k)}="{v.translate(_ATTR)}"')
         else:
             add(f"<{tag}")
         if element.text is None and not len(element):
@@ -1007,11 +1018,11 @@ def serialize(root: ElementTree.Element, prefixes: dict[str, str]) -> bytes:
             return
         add(">")
         if element.text:
-            add(escape(element.text))
+            add(element.text.translate(_TEXT))
         for kid in element:
             write(kid)
             if kid.tail:
-                add(escape(kid.tail))
+                add(kid.tail.translate(_TEXT))
         add(f"</{tag}>")
 
     write(root)
