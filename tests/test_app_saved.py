@@ -9,6 +9,7 @@ LibreOffice saves of all files are made in two soffice runs (recalculated, and n
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import warnings
@@ -25,6 +26,7 @@ from xltools.cellref import parse_a1
 from xltools.check.files import check_one
 from xltools.check.report import Report
 from xltools.check.run import check_file
+from xltools.generate import generate_template
 from xltools.libreoffice import find_soffice
 from xltools.registry import Registry
 from xltools.spec import Spec
@@ -410,3 +412,25 @@ def test_a_strict_file_is_checked_and_its_copy_refused_in_chinese(
     assert sorted((f.code, f.cell) for f in others) == sorted(
         (f.code, f.cell) for f in corpus.reports[template].findings
     )
+
+
+def test_a_pre_filled_date_saved_as_strict_is_not_a_change(
+    registry: Registry, tmp_path: Path
+) -> None:
+    """Excel's Strict files hold dates as ISO text (t="d"): a date the bureau's copy came with
+    must still equal the distributed one (read as text it was tamper-prefill-changed)."""
+    spec = A.specs()["project_expense_2023"]
+    distributed = tmp_path / "B009.xlsx"
+    generate_template(
+        spec,
+        distributed,
+        prefill={"fill_date": dt.date(2024, 10, 17), "project_name": "示例项目"},
+        bureau_id="B009",
+        bureau_name="示例县财政局",
+    )
+    strict = tmp_path / "B009-strict.xlsx"
+    stats = A.excel_style(distributed, strict, A.STRICT, strict=True, dates=A.date_cells(spec))
+    assert stats.iso_dates == 1
+    report, _ = check_file(strict, registry)
+    assert _seen(report) == _seen(check_file(distributed, registry)[0])
+    assert not [f.code for f in report.findings if f.code.startswith("tamper-")]
