@@ -45,6 +45,10 @@ What writers do differently (seen in the tests)
 -----------------------------------------------
 * XlsxWriter (templates): shared strings; an empty-string constant is a shared string ``""``;
   a formula's cached result is written, ``""`` as an untyped empty ``<v></v>`` (read: blank).
+* Excel "Strict Open XML": the purl.oclc.org namespaces, and every date as ISO 8601 text
+  (``<c t="d"><v>2024-10-17T00:00:00</v>``), read as its serial number;
+* Gnumeric 1.12: no workbook structure protection at all, every sheet visible (hidden and very
+  hidden states dropped); sheet protection and locked styles kept;
 * openpyxl (``xltools fill``): inline strings (``t="inlineStr"``); formulas keep **no** cached
   result (``<v/>``: blank) until a spreadsheet program recalculates; merged-away cells dropped.
 * LibreOffice 7.4: ``veryHidden`` sheets come back ``hidden``; **workbook structure protection
