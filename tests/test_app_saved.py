@@ -98,10 +98,9 @@ def _build(root: Path, registry: Registry) -> Corpus:
     # the applications run while Python rewrites XML (they wait on soffice, not on the GIL)
     with ThreadPoolExecutor(2) as pool:
         lo = pool.submit(A.libreoffice_saved, inputs, root / "lo", recalc=True)
+        gnumeric = None
         if A.ssconvert() is not None:
-            pool.submit(A.gnumeric_saved, inputs, root / "gnumeric").add_done_callback(
-                lambda done: saved_by("gnumeric", done.result())
-            )
+            gnumeric = pool.submit(A.gnumeric_saved, inputs, root / "gnumeric")
         for template, path in originals.items():
             corpus.variants[template, "openpyxl"] = A.openpyxl_saved(
                 path, root / "filled" / f"{template}__openpyxl.xlsx"
@@ -132,6 +131,8 @@ def _build(root: Path, registry: Registry) -> Corpus:
                     dates=A.date_cells(specs[template]),
                 )
                 corpus.tampered[(name, template, edit)] = target
+        if gnumeric is not None:  # its errors raised here, not lost in a callback
+            saved_by("gnumeric", gnumeric.result())
         if find_soffice() is not None:
             *kept_paths, faked = kept.result()
             for template, path, plain in zip(
