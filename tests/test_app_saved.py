@@ -435,3 +435,25 @@ def test_a_pre_filled_date_saved_as_strict_is_not_a_change(
     report, _ = check_file(strict, registry)
     assert _seen(report) == _seen(check_file(distributed, registry)[0])
     assert not [f.code for f in report.findings if f.code.startswith("tamper-")]
+
+
+@pytest.mark.parametrize("variant", ["excel", "wps", "strict"])
+def test_excel_and_wps_keep_the_structure_lock_so_losing_it_is_tampering(
+    corpus: Corpus, registry: Registry, tmp_path: Path, variant: str
+) -> None:
+    """Only LibreOffice and Gnumeric drop the lock on their own (an app-* note); in a file
+    Excel or WPS saved, a workbook without it was unlocked by hand (Excel then writes no
+    <workbookProtection> at all)."""
+    template = "project_expense_2023"
+    source = corpus.variants[template, variant]
+    with zipfile.ZipFile(source) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    unlocked, count = re.subn(rb"<(x:)?workbookProtection [^>]*/>", b"", parts["xl/workbook.xml"])
+    assert count == 1
+    parts["xl/workbook.xml"] = unlocked
+    target = tmp_path / "unlocked.xlsx"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    codes = {f.code for f in check_file(target, registry)[0].findings}
+    assert "tamper-structure-unlocked" in codes and "app-structure-lock-dropped" not in codes
