@@ -408,7 +408,7 @@ def test_hand_written_package() -> None:
     # cells without r=: positions follow the row and column counters
     assert {ref: c.value for ref, c in second.cells.items()} == {
         "A1": 1.0,
-        "B1": "2024-03-15T00:00:00",
+        "B1": 45366.0,  # t="d": the ISO date's serial number
         "B2": 3.0,
         "C2": 4.0,
     }
@@ -502,6 +502,29 @@ def test_translate_formula_agrees_with_openpyxl() -> None:
 )
 def test_split_reference(text: str, expected: tuple[str, str] | None) -> None:
     assert split_reference(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [
+        ("2024-10-17T00:00:00", 45582.0, "n"),  # as Excel's Strict Open XML writes a date
+        ("2024-10-17", 45582.0, "n"),  # openpyxl's iso_dates
+        ("2024-10-17T18:00:00Z", 45582.75, "n"),
+        ("1900-02-28", 59.0, "n"),  # before Excel's 29 February 1900: one less
+        ("1900-03-01", 61.0, "n"),
+        ("12:00:00", 0.5, "n"),  # a time alone: a fraction of a day
+        ("1899-01-01", "1899-01-01", "s"),  # no date Excel can show: the text
+        ("17/10/2024", "17/10/2024", "s"),
+    ],
+)
+def test_iso_date_cells_read_as_serial_numbers(text: str, value: object, kind: str) -> None:
+    parts = hand_parts()
+    parts["xl/worksheets/sheet2.xml"] = (
+        f'<worksheet xmlns="{MAIN}"><sheetData><row r="1"><c r="A1" t="d"><v>{text}</v></c>'
+        "</row></sheetData></worksheet>"
+    )
+    cell = read_workbook(package(parts)).sheets[1].cells["A1"]
+    assert (cell.value, cell.kind) == (value, kind)
 
 
 def test_strict_namespace_and_workbook_found_through_package_rels() -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "find_soffice",
     "recalculate",
     "render_pdf",
+    "resave",
 ]
 
 #: Environment variable naming the soffice executable (absolute path or command name).
@@ -118,13 +119,26 @@ def recalculate(paths: Sequence[Path], out_dir: Path, *, timeout: float = 300) -
     return _convert(paths, out_dir, XLSX_FILTER, ".xlsx", timeout=timeout)
 
 
+def resave(paths: Sequence[Path], out_dir: Path, *, timeout: float = 300) -> list[Path]:
+    """Open and save each workbook as xlsx as a clerk's LibreOffice does: with its default
+    settings (a fresh profile without ``OOXMLRecalcMode`` = 0), which keep the cached results
+    the file carries. Same arguments, outputs and errors as :func:`recalculate`."""
+    return _convert(paths, out_dir, XLSX_FILTER, ".xlsx", timeout=timeout, recalc=False)
+
+
 def render_pdf(path: Path, out_dir: Path, *, timeout: float = 300) -> Path:
     """Render ``path`` (recalculated, all sheets) to ``out_dir/<stem>.pdf``."""
     return _convert([path], out_dir, PDF_FILTER, ".pdf", timeout=timeout)[0]
 
 
 def _convert(
-    paths: Sequence[Path], out_dir: Path, convert_to: str, suffix: str, *, timeout: float
+    paths: Sequence[Path],
+    out_dir: Path,
+    convert_to: str,
+    suffix: str,
+    *,
+    timeout: float,
+    recalc: bool = True,
 ) -> list[Path]:
     out_dir = Path(out_dir).resolve()
     sources = [Path(p).resolve() for p in paths]
@@ -155,9 +169,10 @@ def _convert(
         tmp_path = Path(tmp)
         profile = tmp_path / "profile"
         (profile / "user").mkdir(parents=True)
-        (profile / "user" / "registrymodifications.xcu").write_text(
-            _REGISTRY_MODIFICATIONS, encoding="utf-8"
-        )
+        if recalc:
+            (profile / "user" / "registrymodifications.xcu").write_text(
+                _REGISTRY_MODIFICATIONS, encoding="utf-8"
+            )
         # Convert into a private staging dir first: a file present there was certainly
         # produced by this run (no stale output from an earlier run can mask a failure).
         staging = tmp_path / "out"

@@ -75,6 +75,7 @@ __all__ = [
     "CHECK_SHEET",
     "HIGHLIGHT_FILL",
     "ROW_FILL",
+    "StrictPackage",
     "write_checked_copy",
 ]
 
@@ -1102,11 +1103,23 @@ def _highlight(doc: _Doc, editor: _Editor, styles: _Styles, targets: dict[str, _
 # Workbook
 
 
+class StrictPackage(ValueError):
+    """A Strict Open XML package: the reader reads it, but the copy's parts are written in
+    the transitional namespaces, and one package must not mix the two."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "此文件是 “Strict Open XML 电子表格” 格式，本工具不能在这种格式上写出检查后的副本"
+            "（检查结果不受影响）。如需副本：在 Excel 中打开此文件，点 文件 → 另存为，保存类型选 "
+            "“Excel 工作簿(*.xlsx)”（不要选 “Strict Open XML 电子表格”），保存后再检查。"
+        )
+
+
 def _workbook_part(package: _Package) -> str:
     for rel in package.rels(""):
         if rel.type.endswith("/officeDocument") and not rel.external:
             if rel.type != REL_TYPE + "/officeDocument":
-                raise ValueError("only transitional OOXML workbooks are supported (not Strict)")
+                raise StrictPackage()
             return rel.target
     raise ValueError("not an xlsx package: no officeDocument relationship")
 
@@ -1129,7 +1142,7 @@ def _annotate(parts: dict[str, bytes], report: Report) -> _Package:
         raise ValueError(f"not an xlsx package: {workbook} is missing")
     wb = _parse(parts[workbook], workbook)
     if wb.root.ns != MAIN_NS:
-        raise ValueError("only transitional SpreadsheetML workbooks are supported")
+        raise StrictPackage()
     rels = {rel.id: rel for rel in package.rels(workbook)}
     sheets_node = wb.root.kid("sheets")
     if sheets_node is None:

@@ -86,7 +86,7 @@ def check_one(
     """Check ``path`` and, when it could be read and ``copy_to`` is given, write the checked
     copy there: what ``xltools check`` does for each file. Never raises: a bug of ours becomes
     an ``internal-error`` finding (and exit 2)."""
-    from .annotate import write_checked_copy
+    from .annotate import StrictPackage, write_checked_copy
     from .run import check_file
 
     try:
@@ -100,16 +100,20 @@ def check_one(
         copy_to.parent.mkdir(parents=True, exist_ok=True)
         try:
             write_checked_copy(path, copy_to, report)
+        except StrictPackage as error:  # its message says how to save it (all Chinese)
+            report.add(Finding("warning", "copy-not-written", str(error), found="Strict Open XML"))
         except ValueError as error:
             # A package the reader accepts but the annotator cannot edit (no styles part,
             # UTF-16 parts …): the check stands, only the copy is missing. This ended in an
-            # internal error (exit 2) before.
+            # internal error (exit 2) before. The annotator's own (English) words go to
+            # "found", for whoever reports it, not into the Chinese message.
             report.add(
                 Finding(
                     "warning",
                     "copy-not-written",
-                    f"未能写出检查后的副本（{error}）：此文件的结构不是本工具能编辑的形式；"
-                    "检查结果不受影响。用 Excel 或 WPS 打开并重新保存后再检查，即可得到副本。",
+                    "未能写出检查后的副本：此文件的结构不是本工具能编辑的形式；检查结果不受影响。"
+                    "用 Excel 或 WPS 打开并重新保存后再检查，即可得到副本。",
+                    found=str(error)[:200],
                 )
             )
         else:

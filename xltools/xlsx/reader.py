@@ -34,16 +34,21 @@ Safety
 Values
 ------
 Numbers are ``float``; shared, inline and formula-result (``t="str"``) strings are ``str``;
-booleans ``bool``; errors their code (``"#DIV/0!"``). ``t="d"`` ISO dates are kept as their
-text (kind ``"s"``). A cell element without a value is kind ``"blank"`` with value ``None``;
-a formula whose cached result is the empty string (``t="str"`` with an empty ``<v>``, as
-LibreOffice writes ``=IF(x=0,"",…)``) is kind ``"s"`` with value ``""`` — openpyxl reports
-``None`` for both. Excel's ``_xHHHH_`` escapes in strings are decoded, as Excel does.
+booleans ``bool``; errors their code (``"#DIV/0!"``). ``t="d"`` ISO 8601 dates (Excel's Strict
+Open XML writes every date so) become the serial number a typed date holds (kind ``"n"``);
+one that is no date Excel can show stays text (kind ``"s"``). A cell element without a value is
+kind ``"blank"`` with value ``None``; a formula whose cached result is the empty string
+(``t="str"`` with an empty ``<v>``, as LibreOffice writes ``=IF(x=0,"",…)``) is kind ``"s"``
+with value ``""`` — openpyxl reports ``None`` for both. Excel's ``_xHHHH_`` escapes in strings are decoded, as Excel does.
 
 What writers do differently (seen in the tests)
 -----------------------------------------------
 * XlsxWriter (templates): shared strings; an empty-string constant is a shared string ``""``;
   a formula's cached result is written, ``""`` as an untyped empty ``<v></v>`` (read: blank).
+* Excel "Strict Open XML": the purl.oclc.org namespaces, and every date as ISO 8601 text
+  (``<c t="d"><v>2024-10-17T00:00:00</v>``), read as its serial number;
+* Gnumeric 1.12: no workbook structure protection at all, every sheet visible (hidden and very
+  hidden states dropped); sheet protection and locked styles kept;
 * openpyxl (``xltools fill``): inline strings (``t="inlineStr"``); formulas keep **no** cached
   result (``<v/>``: blank) until a spreadsheet program recalculates; merged-away cells dropped.
 * LibreOffice 7.4: ``veryHidden`` sheets come back ``hidden``; **workbook structure protection
@@ -78,6 +83,7 @@ style index lies outside ``cellXfs`` counts as locked (:meth:`RawWorkbook.is_loc
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import posixpath
 import re
@@ -468,6 +474,31 @@ def _unescape(text: str) -> str:
         # cannot be printed or written as UTF-8 (the check ended in an internal error).
         decoded = decoded.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return decoded
+
+
+_EPOCH: Final = dt.datetime(1899, 12, 30)
+_LEAP_BUG: Final = dt.datetime(1900, 3, 1)  # before it, Excel counts a 29 February 1900
+
+
+@lru_cache(maxsize=1024)
+def _iso_serial(text: str) -> float | None:
+    """The serial number of a ``t="d"`` cell's ISO 8601 text, as a date typed into the cell
+    would hold it; None when it is no date Excel can show (before 1900, or not ISO 8601).
+    Excel writes every date so in a Strict Open XML file, openpyxl with ``iso_dates``: read as
+    text they looked typed as text, and a pre-filled date as changed."""
+    text = text.strip()
+    try:
+        if "-" in text:
+            moment = dt.datetime.fromisoformat(text.removesuffix("Z")).replace(tzinfo=None)
+        else:  # a time of day alone ("10:10:10"): a fraction of a day, as Excel stores it
+            moment = dt.datetime.combine(_EPOCH.date(), dt.time.fromisoformat(text))
+    except ValueError:
+        return None
+    if moment < dt.datetime(1900, 1, 1) and moment.date() != _EPOCH.date():
+        return None
+    delta = moment - _EPOCH
+    days = delta.days - (moment < _LEAP_BUG and moment.date() != _EPOCH.date())
+    return days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
 
 
 def _flag(value: str | None) -> bool:
@@ -1054,7 +1085,11 @@ class _SheetPart:
         elif kind == "e":
             value, kind = (raw, "e") if raw else (None, "blank")
         elif kind == "d":
-            value, kind = (raw, "s") if raw else (None, "blank")
+            if not raw:
+                value, kind = None, "blank"
+            else:
+                serial = _iso_serial(raw)
+                value, kind = (raw, "s") if serial is None else (serial, "n")
         else:
             raise _Malformed(f"单元格 {ref} 的类型 “{kind[:20]}” 无效")
 
@@ -1760,7 +1795,10 @@ class _Reader:
 
         defined, local = book.scoped_names()
         application = book.app_name
-        for _, target in package.of_type("/extended-properties"):
+        # Strict Open XML names the relationship "extendedProperties"
+        for _, target in package.of_type("/extended-properties") + package.of_type(
+            "/extendedProperties"
+        ):
             app_info = self.info(self.target("", target))
             if app_info is None:
                 continue
