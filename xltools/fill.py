@@ -112,11 +112,13 @@ def fill_workbook(
     cached result of every formula (:mod:`xltools.splice`), each the value
     :func:`xltools.engine.recompute` gives, the 自检 panel's statuses included.
     """
+    from .generate.metadata import PANEL_SHEET
     from .xlsx.reader import WorkbookReadError, read_workbook
 
     values, errors = prepare(spec, data)
     try:
-        workbook = read_workbook(template)
+        # the 自检 panel's cells are rewritten from the spec, never read: listed, not parsed
+        workbook = read_workbook(template, skip_sheets=(PANEL_SHEET,))
     except WorkbookReadError as error:
         return [*errors, FillError("-", error.code, error.message)]
     places: dict[str, tuple[str, str]] = {}
