@@ -1,6 +1,6 @@
 """xltools.xlsx.reader: the fast one-pass reader the checker uses on returned workbooks.
 
-1. On real files — a generated template, the same filled (openpyxl-saved), and both saved again
+1. On real files — a generated template, the same filled (``xltools fill``), and both saved again
    by LibreOffice — every cell, name, state, protection flag, validation and merged range must
    agree with openpyxl, the slow reference reader.
 2. On files written by hand in the shapes Excel and WPS use (shared formulas, x14 validations,
