@@ -241,3 +241,53 @@ def test_a_distributed_copy_keeps_its_stamp_and_its_prefill_counts(tmp_path: Pat
     assert "cached-result-mismatch" not in codes
     assert not any(code.startswith(("tamper-", "read-")) for code in codes), codes
     assert report.bureau_id == rows[0].values["bureau_id"]
+
+
+def test_awkward_text_reads_back_as_written(tmp_path: Path) -> None:
+    """Text with XML's special characters, a literal ``_x0041_``, a control character, edge
+    spaces and a line break comes back exactly (inline strings, Excel's escapes)."""
+    spec_path = ROOT / "specs" / "project_expense_2023.yaml"
+    spec = load_spec(spec_path)
+    awkward = {
+        "project_name": '  <a & b> "q" _x0041_ 1\x01 2\n第二行 ',
+        "unit_name": "一般单位",
+    }
+    target = tmp_path / "awkward.xlsx"
+    assert fill_workbook(_template(spec), spec, awkward, target) == []
+    from xltools.xlsx.reader import read_workbook
+
+    workbook = read_workbook(target)
+    for field_id, text in awkward.items():
+        place = workbook.resolve(field_id)
+        assert place is not None
+        cell = workbook.cell(*place)
+        assert cell is not None and cell.value == text, field_id
+    book = open_workbook(target)  # and openpyxl reads it too
+    ref = describe_workbook(book).names["unit_name"]
+    assert book[ref.sheet][ref.coordinate].value == "一般单位"
+
+
+def test_a_template_whose_formula_was_replaced_is_refused(tmp_path: Path) -> None:
+    """A computed cell overwritten by a constant: fill cannot give its result and says so,
+    writing nothing."""
+    spec_path = ROOT / "specs" / "project_expense_2023.yaml"
+    spec = load_spec(spec_path)
+    names = describe_workbook(open_workbook(_template(spec))).names
+    ref = names["funds_total_score"]
+    changed = tmp_path / "changed.xlsx"
+    with zipfile.ZipFile(_template(spec)) as source, zipfile.ZipFile(changed, "w") as sink:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                text = data.decode("utf-8")
+                start = text.find(f'<c r="{ref.coordinate}"')
+                if start >= 0 and "<f>" in text[start : text.index("</c>", start)]:
+                    end = text.index("</c>", start) + len("</c>")
+                    text = text[:start] + f'<c r="{ref.coordinate}"><v>10</v></c>' + text[end:]
+                data = text.encode("utf-8")
+            sink.writestr(info, data)
+    target = tmp_path / "out.xlsx"
+    refusals = fill_workbook(changed, spec, _example(spec_path), target)
+    assert [r.code for r in refusals] == ["fill-template-changed"]
+    assert ref.coordinate in refusals[0].field and "模板" in refusals[0].message
+    assert not target.exists()
