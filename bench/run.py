@@ -1,7 +1,8 @@
 """The whole performance picture in one command: xltools beside the alternatives, same files.
 
 Run:  python3 bench/run.py [--n 2000] [--templates all] [--work DIR] [--sample 200]
-                           [--generate-n 3000] [--json bench/results/latest.json]
+                           [--generate-n 3000] [--lo-n 250] [--lo-batch 50]
+                           [--json bench/results/latest.json]
 
 1. Builds the data set: N returned workbooks of each template in ``specs/`` (default 2,000
    each; ``--n 20000`` for a larger run), every one distributed to its own invented bureau
@@ -19,7 +20,13 @@ Run:  python3 bench/run.py [--n 2000] [--templates all] [--work DIR] [--sample 2
      memory (its own and its largest worker's);
    - ``xltools generate --roster`` of ``--generate-n`` stamped templates beside plain
      XlsxWriter writing the same content (``bench/bench_generate.py``);
-   - ``xltools check one.xlsx`` wall time, start-up included (``bench/bench_check_one.py``).
+   - ``xltools check one.xlsx`` wall time, start-up included (``bench/bench_check_one.py``);
+   - the pandas loop also with ``engine="calamine"`` (pandas 3 makes it the default; the
+     engine is always passed explicitly), on the same sample;
+   - **application-saved returns**: ``--lo-n`` returns of each template (default 250)
+     re-saved by LibreOffice (``bench/bench_lo.py``, ``--lo-batch`` files per soffice), and
+     python-calamine and ``xltools merge`` timed on them beside the very same returns as
+     xltools wrote them (``--lo-n 0`` skips this).
 3. Prints a table of times and the ratios the performance issue names, and writes all of it
    as JSON, so that runs can be compared over time.
 
@@ -48,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
 
+from bench_lo import libreoffice_sample, written_sample  # noqa: E402
 from bench_merge import run_merge  # noqa: E402  (sibling scripts, not a package)
 from common import machine, write_results  # noqa: E402
 
@@ -160,6 +168,18 @@ def read_pandas_form(path: str) -> int:
     return len(pd.read_excel(path, sheet_name=1, header=None, engine="openpyxl"))
 
 
+def read_pandas_calamine_all(path: str) -> int:
+    import pandas as pd
+
+    return len(pd.read_excel(path, sheet_name=None, header=None, engine="calamine"))
+
+
+def read_pandas_calamine_form(path: str) -> int:
+    import pandas as pd
+
+    return len(pd.read_excel(path, sheet_name=1, header=None, engine="calamine"))
+
+
 def read_openpyxl(path: str) -> int:
     import openpyxl
 
@@ -215,6 +235,96 @@ def run_script(script: str, arguments: list[str], out: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
+SETS = ("as written", "LibreOffice-saved")
+
+
+def application_saved(
+    work: Path,
+    n: int,
+    by_template: dict[str, list[str]],
+    per_template: int,
+    batch: int,
+    cores: int,
+) -> dict[str, Any]:
+    """python-calamine and ``xltools merge`` on returns LibreOffice re-saved, beside the same
+    returns as xltools wrote them (see bench/bench_lo.py)."""
+    per_template = min(per_template, n)
+    written = written_sample(by_template, per_template, work / f"written-{n}-{per_template}")
+    print(f"LibreOffice re-saves {per_template} returns of each template …", flush=True)
+    saved, resave_seconds = libreoffice_sample(
+        written, work / f"libreoffice-{n}-{per_template}", batch=batch, cores=cores
+    )
+    files = sum(len(v) for v in written.values())
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    merges: dict[str, list[dict[str, Any]]] = {}
+    for label, sample in zip(SETS, (written, saved), strict=True):
+        paths = [p for group in sample.values() for p in group]
+        folder = Path(paths[0]).parent.parent
+        measured = rows[label] = {}
+        for name, reader in (
+            ("calamine values (every sheet)", read_calamine_all),
+            ("calamine values (form sheets)", read_calamine_forms),
+        ):
+            measured[f"{name}, 1 core"] = _row(_serial(reader, paths), len(paths), 1)
+            measured[f"{name}, {cores} cores"] = _row(
+                _parallel(reader, paths, cores), len(paths), cores
+            )
+        merges[label] = []
+        for workers in dict.fromkeys((1, cores)):
+            merged = run_merge(folder, work / "merge-out-saved", workers)
+            merges[label].append(merged)
+            name = f"xltools merge, {workers} core{'s' * (workers > 1)}"
+            measured[name] = _row(merged["seconds"], len(paths), workers)
+        for name, row in measured.items():
+            print(f"  {label:18} {name:38} {row['ms_per_file']:9.2f} ms/file", flush=True)
+    top = f"xltools merge, {cores} core{'s' * (cores > 1)}"
+    ratios: dict[str, float] = {}
+    for label in SETS:
+        merge = rows[label][top]["seconds"]
+        for what in ("every sheet", "form sheets"):
+            floor = rows[label][f"calamine values ({what}), {cores} cores"]["seconds"]
+            ratios[f"{label}: merge ÷ calamine {what} (same cores)"] = round(merge / floor, 2)
+    for name in rows[SETS[0]]:
+        ratios[f"LibreOffice-saved ÷ as written: {name}"] = round(
+            rows[SETS[1]][name]["seconds"] / rows[SETS[0]][name]["seconds"], 2
+        )
+    return {
+        "per_template": per_template,
+        "files": files,
+        "lo_batch": batch,
+        "resave_seconds": round(resave_seconds, 1),  # 0: reused from an earlier run
+        "rows": rows,
+        "ratios": ratios,
+        "merge_runs": merges,
+    }
+
+
+def _row(seconds: float, files: int, cores: int) -> dict[str, Any]:
+    return {
+        "files": files,
+        "cores": cores,
+        "seconds": round(seconds, 3),
+        "ms_per_file": round(seconds / files * 1000, 3),
+    }
+
+
+def print_saved(saved: dict[str, Any]) -> None:
+    print()
+    print(
+        f"| what ({saved['files']} returns, {saved['per_template']} a template) "
+        "| ms a file, as written | ms a file, LibreOffice-saved |"
+    )
+    print("|---|---:|---:|")
+    written, resaved = (saved["rows"][label] for label in SETS)
+    for name, row in written.items():
+        print(f"| {name} | {row['ms_per_file']:.2f} | {resaved[name]['ms_per_file']:.2f} |")
+    print()
+    print("| ratio | value |")
+    print("|---|---:|")
+    for name, value in saved["ratios"].items():
+        print(f"| {name} | {value:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -236,6 +346,13 @@ def main() -> None:
         default=3000,
         help="stamped templates for generate --roster (0: skip)",
     )
+    parser.add_argument(
+        "--lo-n",
+        type=int,
+        default=250,
+        help="returns per template re-saved by LibreOffice for the application-saved set (0: skip)",
+    )
+    parser.add_argument("--lo-batch", type=int, default=50, help="files per soffice process")
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--json", type=Path, default=BENCH / "results" / "latest.json")
     args = parser.parse_args()
@@ -288,6 +405,8 @@ def main() -> None:
     for label, reader in (
         ("pandas.read_excel loop (every sheet)", read_pandas_all),
         ("pandas.read_excel loop (form sheet)", read_pandas_form),
+        ("pandas.read_excel loop, calamine engine (every sheet)", read_pandas_calamine_all),
+        ("pandas.read_excel loop, calamine engine (form sheet)", read_pandas_calamine_form),
         ("openpyxl.load_workbook loop", read_openpyxl),
     ):
         record(f"{label}, 1 core", _serial(reader, sample), len(sample), 1, note)
@@ -301,6 +420,12 @@ def main() -> None:
         record(
             f"xltools merge, {workers} core{'s' * (workers > 1)}", merged["seconds"], total, workers
         )
+
+    saved = (
+        application_saved(work, args.n, by_template, args.lo_n, args.lo_batch, cores)
+        if args.lo_n
+        else {}
+    )
 
     generate = (
         run_script("bench_generate.py", ["--n", str(args.generate_n)], work / "generate.json")
@@ -323,6 +448,14 @@ def main() -> None:
         "pandas loop form sheet ÷ merge": all_files("pandas.read_excel loop (form sheet), 1 core")
         / merge_all,
         "openpyxl loop ÷ merge": all_files("openpyxl.load_workbook loop, 1 core") / merge_all,
+        "pandas loop (calamine engine) every sheet ÷ merge": all_files(
+            "pandas.read_excel loop, calamine engine (every sheet), 1 core"
+        )
+        / merge_all,
+        "pandas loop (calamine engine) form sheet ÷ merge": all_files(
+            "pandas.read_excel loop, calamine engine (form sheet), 1 core"
+        )
+        / merge_all,
         "check (1 core) ÷ calamine every sheet (1 core)": all_files(
             "xltools check (all files), 1 core"
         )
@@ -349,6 +482,8 @@ def main() -> None:
     if "xltools check --no-copy" in seconds_one:
         wall = seconds_one["xltools check --no-copy"]
         print(f"| xltools check one.xlsx, wall s (start-up included) | {wall:.3f} |")
+    if saved:
+        print_saved(saved)
     for problem in (generate.get("error"), check_one.get("error")):
         if problem:
             print(problem)
@@ -364,6 +499,7 @@ def main() -> None:
         "merge_runs": merges,
         "generate": generate,
         "check_one": check_one,
+        "application_saved": saved,
     }
     write_results(args.json, results)
     if args.work is None:

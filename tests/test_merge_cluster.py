@@ -50,11 +50,15 @@ KILLER = "killer"  # a file whose name holds this kills the worker that checks i
 
 
 def _rewrite(seed: Path, target: Path, replace: dict[str, str], mtime: float) -> Path:
-    """A copy of ``seed`` with text replaced in its sheet XML (an edit made in Excel, cheaply)."""
+    """A copy of ``seed`` with text replaced in its sheet XML and shared strings (an edit made
+    in Excel, cheaply: filled values are inline strings in the sheets, labels shared)."""
     with zipfile.ZipFile(seed) as source, zipfile.ZipFile(target, "w") as sink:
         for info in source.infolist():
             data = source.read(info)
-            if info.filename.startswith("xl/worksheets/"):
+            if (
+                info.filename.startswith("xl/worksheets/")
+                or info.filename == "xl/sharedStrings.xml"
+            ):
                 text = data.decode("utf-8")
                 for old, new in replace.items():
                     text = text.replace(old, new)

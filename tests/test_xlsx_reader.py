@@ -1,6 +1,6 @@
 """xltools.xlsx.reader: the fast one-pass reader the checker uses on returned workbooks.
 
-1. On real files — a generated template, the same filled (openpyxl-saved), and both saved again
+1. On real files — a generated template, the same filled (``xltools fill``), and both saved again
    by LibreOffice — every cell, name, state, protection flag, validation and merged range must
    agree with openpyxl, the slow reference reader.
 2. On files written by hand in the shapes Excel and WPS use (shared formulas, x14 validations,
@@ -196,9 +196,14 @@ def test_filled_workbook_matches_openpyxl(real_files: dict[str, Path]) -> None:
     cell = raw.cell(*project)
     assert cell is not None and cell.kind == "s" and cell.value
     assert raw.structure_locked
-    # openpyxl saves formulas without a cached result: blank until a spreadsheet recalculates
+    # fill writes each formula's cached result, as the recomputation gives it
     total = raw.cell(SHEET, "C5")
-    assert total is not None and total.formula is not None and total.kind == "blank"
+    assert total is not None and total.formula is not None and total.kind == "n"
+    parts = [
+        raw.cell(*raw.resolve(f"funds_{k}_initial") or ("", ""))
+        for k in ("current", "carry", "other")
+    ]
+    assert total.value == sum(float(c.value or 0) for c in parts if c is not None) > 0
 
 
 @pytest.mark.libreoffice

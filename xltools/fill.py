@@ -99,15 +99,32 @@ def fill_workbook(
     template: Path, spec: Spec, data: Mapping[str, Any], output: Path
 ) -> list[FillError]:
     """Write ``data`` into a copy of ``template`` at ``output``; nothing is written when any
-    value is refused."""
-    from .workbook import describe_workbook, open_workbook
+    value is refused.
+
+    Why the package is edited rather than regenerated or saved through openpyxl: openpyxl
+    writes every formula without its cached result, so a viewer that does not recalculate
+    (and the checker's comparison) would see blanks. Regenerating from the spec would give
+    the right cached results but a different workbook: a new protection password, the
+    current generator's layout and metadata instead of the template's, and a template that
+    was changed would come out repaired. Editing the package keeps the template exactly —
+    its metadata (template id, version, spec hash, issue time, bureau stamp, pre-fill and
+    fingerprint), protection, validations, styles — and changes only the input cells and the
+    cached result of every formula (:mod:`xltools.splice`), each the value
+    :func:`xltools.engine.recompute` gives, the 自检 panel's statuses included.
+    """
+    from .generate.metadata import PANEL_SHEET
+    from .xlsx.reader import WorkbookReadError, read_workbook
 
     values, errors = prepare(spec, data)
-    workbook = open_workbook(template)
-    info = describe_workbook(workbook)
+    try:
+        # the 自检 panel's cells are rewritten from the spec, never read: listed, not parsed
+        workbook = read_workbook(template, skip_sheets=(PANEL_SHEET,))
+    except WorkbookReadError as error:
+        return [*errors, FillError("-", error.code, error.message)]
+    places: dict[str, tuple[str, str]] = {}
     for field_id in list(values):
-        ref = info.names.get(field_id)
-        if ref is None:
+        place = workbook.resolve(field_id)
+        if place is None or ":" in place[1]:
             errors.append(
                 FillError(
                     field_id,
@@ -116,8 +133,7 @@ def fill_workbook(
                 )
             )
             continue
-        cell = workbook[ref.sheet][ref.coordinate]
-        if cell.protection.locked:
+        if workbook.is_locked(workbook.cell(*place)):
             errors.append(
                 FillError(
                     field_id,
@@ -126,12 +142,18 @@ def fill_workbook(
                 )
             )
             continue
-        value = values[field_id]
-        cell.value = (
-            dt.datetime(value.year, value.month, value.day) if type(value) is dt.date else value
-        )
+        places[field_id] = place
     if errors:
         return errors
-    with atomic_path(output) as temporary:
-        workbook.save(temporary)
+    from .fill_cells import Abandon, filled_edits, template_changed
+    from .splice import splice_cells
+
+    edits = filled_edits(spec, workbook, values, places)
+    try:
+        with atomic_path(output) as temporary:
+            result = splice_cells(template, temporary, edits)
+            if not result.ok:  # raised inside: the temporary file is removed, not renamed
+                raise Abandon(template_changed(result))
+    except Abandon as abandon:
+        return abandon.problems
     return []

@@ -111,8 +111,8 @@ class _Bases:
         return self._once(f"template-{template}", lambda p: _generate(self.spec(template), p))
 
     def filled(self, template: str = FORM) -> Path:
-        """The bundled example, filled the way ``xltools fill`` does (openpyxl: formulas keep
-        no cached result until an application recalculates)."""
+        """The bundled example, filled the way ``xltools fill`` does (the template's package
+        edited: inputs written, every formula's cached result the recomputation's)."""
 
         def build(path: Path) -> None:
             errors = fill_workbook(

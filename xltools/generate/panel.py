@@ -29,6 +29,7 @@ from .styles import FONT
 
 OK, TODO = "通过", "待处理"
 FIRST_ROW: Final = 5  # 0-based row of the first check
+OVERALL_CELL: Final = (1, 1)  # 0-based (row, col) of the overall status formula
 HEADER = ("序号", "级别", "检查内容", "位置", "状态")
 SEVERITY_LABEL: Final = {"error": "错误", "warning": "提醒", "info": "提示"}
 ERROR_FILL, WARNING_FILL = "#FF7C80", "#FFD966"
@@ -156,6 +157,25 @@ def plan_panel(spec: Spec, layout: Layout) -> PanelPlan:
     return PanelPlan(tuple(spec.checks), tuple(rows), overall, tuple(marks))
 
 
+def panel_texts(plan: PanelPlan, values: dict[str, Any]) -> tuple[list[str], str]:
+    """What the panel's formulas evaluate to for ``values``: each check's status (通过 /
+    待处理), in panel order, and the overall status."""
+    statuses = plan.statuses(values)
+    counts = {"error": 0, "warning": 0}
+    for row_plan, status in zip(plan.rows, statuses, strict=True):
+        if status == TODO and row_plan.severity in counts:
+            counts[row_plan.severity] += 1
+    return statuses, overall_text(counts["error"], counts["warning"])
+
+
+def panel_cells(plan: PanelPlan, values: dict[str, Any]) -> dict[str, str]:
+    """The panel's formula cells ("E6", and "B2" for the overall status) -> their results."""
+    statuses, overall = panel_texts(plan, values)
+    cells = {xl_rowcol_to_cell(FIRST_ROW + i, 4): status for i, status in enumerate(statuses)}
+    cells[xl_rowcol_to_cell(*OVERALL_CELL)] = overall
+    return cells
+
+
 def write_panel(
     workbook: Workbook, plan: PanelPlan, values: dict[str, Any], password: str
 ) -> Worksheet:
@@ -189,12 +209,9 @@ def write_panel(
     )
     for col, text in enumerate(HEADER):
         sheet.write_string(FIRST_ROW - 1, col, text, header)
-    statuses = plan.statuses(values)
-    counts = {"error": 0, "warning": 0}
+    statuses, overall = panel_texts(plan, values)
     for index, (row_plan, status) in enumerate(zip(plan.rows, statuses, strict=True)):
         row = FIRST_ROW + index
-        if status == TODO and row_plan.severity in counts:
-            counts[row_plan.severity] += 1
         sheet.write_number(row, 0, index + 1, cell)
         sheet.write_string(row, 1, row_plan.label, cell)
         sheet.write_string(row, 2, row_plan.message, cell)
@@ -222,9 +239,7 @@ def write_panel(
         )  # fmt: skip
     sheet.write_string(1, 0, "状态", bold)
     sheet.merge_range(1, 1, 1, 4, "", bold)
-    sheet.write_formula(
-        1, 1, plan.overall_formula, bold, overall_text(counts["error"], counts["warning"])
-    )
+    sheet.write_formula(*OVERALL_CELL, plan.overall_formula, bold, overall)
     sheet.conditional_format(
         1,
         1,
