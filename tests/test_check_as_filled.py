@@ -157,3 +157,29 @@ def test_panel_tampering_is_caught_before_and_after_libreoffice_save(tmp_path: P
             assert mine, (name, path, [f.code for f in report.findings])
             assert not cell or mine[0].cell == cell
             assert mine[0].severity == ("error" if code == "tamper-panel-changed" else "warning")
+
+
+def test_a_panel_known_clean_does_not_hide_a_label_changed_in_the_shared_strings(
+    tmp_path: Path,
+) -> None:
+    """The panel is known again by a fingerprint of its part; the labels it counts by live in
+    sharedStrings.xml, so changing one there must still be caught after a clean return."""
+    import zipfile
+
+    data = example_data()
+    data.pop("project_name")
+    honest = filled(tmp_path, data)
+    clean, _ = check_file(honest, registry())  # remembered as clean
+    assert not [f for f in clean.findings if "panel" in f.code]
+    again, _ = check_file(honest, registry())
+    assert [f.code for f in again.findings] == [f.code for f in clean.findings]
+    tampered = tmp_path / "label.xlsx"
+    with zipfile.ZipFile(honest) as zin, zipfile.ZipFile(tampered, "w") as zout:
+        for item in zin.infolist():
+            content = zin.read(item.filename)
+            if item.filename == "xl/sharedStrings.xml":
+                assert b"<t>\xe9\x94\x99\xe8\xaf\xaf</t>" in content  # <t>错误</t>
+                content = content.replace("<t>错误</t>".encode(), "<t>提示</t>".encode())
+            zout.writestr(item, content)
+    report, _ = check_file(tampered, registry())
+    assert any(f.code == "tamper-panel-changed" for f in report.findings), report.findings

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..generate.metadata import PANEL_SHEET
 from ..registry import Registry
 from ..xlsx.limits import MB
 from .blank import mark_blank
@@ -55,7 +56,8 @@ def check_file(
     report.sha256 = hashlib.sha256(data).hexdigest()
     report.bytes = len(data)
     try:
-        workbook = read_workbook(data, limits)
+        # the 自检 panel, as large as the form, is compared by check_panel (mostly by digest)
+        workbook = read_workbook(data, limits, skip_sheets=(PANEL_SHEET,))
     except WorkbookReadError as error:
         report.add(Finding("error", error.code, error.message))
         report.seconds = time.perf_counter() - started
@@ -66,7 +68,7 @@ def check_file(
         spec, meta = found
         ctx = CheckContext(spec, workbook, report, meta)
         check_structure(ctx)
-        check_panel(ctx)
+        check_panel(ctx, data, limits)
         read_inputs(ctx)
         values = recompute_and_compare(ctx)
         evaluate_checks(ctx, values)

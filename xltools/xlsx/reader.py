@@ -148,6 +148,7 @@ class RawSheet:
     kind: str = "worksheet"  # "worksheet", "chartsheet", "dialogsheet" or "macrosheet"
     #: False for a sheet the caller asked to skip: listed, its part never inflated or parsed
     parsed: bool = True
+    part: str = ""  # the zip entry holding it, as stored ("xl/worksheets/sheet1.xml")
 
 
 @dataclass
@@ -167,6 +168,8 @@ class RawWorkbook:
     #: ("Microsoft Excel", "LibreOffice/7.4…", "gnumeric", "WPS …"), else the workbook's
     #: ``fileVersion appName`` ("xl", "Calc"); "" when neither says.
     application: str = ""
+    #: The shared string table (xl/sharedStrings.xml), index -> text.
+    shared_strings: list[str] = field(default_factory=list)
     #: name -> sheet, as written (a check looks sheets up a thousand times)
     _by_name: dict[str, RawSheet] = field(init=False, repr=False, compare=False)
 
@@ -1196,6 +1199,20 @@ _CONDITIONAL_FORMATTING: Final = frozenset(_names("conditionalFormatting"))
 # --------------------------------------------------------------------------------------------
 
 
+def read_part(data: bytes, name: str, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The inflated bytes of one part of the package ``data``, under the same limits as
+    :func:`read_workbook` (a part larger than the remembered-part size is refused: this is for
+    the small parts a check looks at again, such as a skipped sheet)."""
+    archive = _open_zip(data, limits)
+    with archive:
+        reader = _Reader(archive, limits)
+        info = reader.require(name)
+        content = reader._small(info)
+        if content is None:
+            raise _error("read-too-large", f"部件解压后 {_size(info.file_size)}", part=name)
+        return content
+
+
 def read_workbook(
     source: Path | bytes, limits: Limits = DEFAULT_LIMITS, *, skip_sheets: Collection[str] = ()
 ) -> RawWorkbook:
@@ -1761,7 +1778,7 @@ class _Reader:
                     f"工作表 “{sheet_name}” 的状态 “{state[:20]}” 无效",
                     part=workbook_name,
                 )
-            sheet = RawSheet(sheet_name, state, kind=kind or "worksheet")
+            sheet = RawSheet(sheet_name, state, kind=kind or "worksheet", part=info.filename)
             sheet.parsed = sheet_name not in skip_sheets
             planned.append((sheet, info))
         shared = [self.target(workbook_name, t) for _, t in wb_rels.of_type("/sharedStrings")]
@@ -1832,4 +1849,5 @@ class _Reader:
             local_names=local,
             parts=names,
             application=application,
+            shared_strings=strings.strings,
         )
