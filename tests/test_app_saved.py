@@ -350,7 +350,7 @@ def test_a_faked_cached_total_is_seen_in_excel_shapes(
     _, total_ref = _total_cell(A.specs()[FAKED])
     target = _faked_total(corpus, tmp_path / "faked.xlsx", shown, A.EXCEL)
     report, _ = check_file(target, registry)
-    faked = [f for f in report.findings if f.code == "cached-result-mismatch"]
+    faked = [f for f in report.findings if f.code == "tamper-cached-result"]
     assert [(f.severity, f.cell, f.found) for f in faked] == [("error", total_ref, str(shown))]
 
 
@@ -390,7 +390,7 @@ def test_libreoffice_without_recalculation_keeps_what_the_file_showed(
     the cached results of the Excel shapes come from it.)"""
     _, total_ref = _total_cell(A.specs()[FAKED])
     report, _ = check_file(corpus.variants[FAKED, "libreoffice-kept-fake"], registry)
-    faked = [f for f in report.findings if f.code == "cached-result-mismatch"]
+    faked = [f for f in report.findings if f.code == "tamper-cached-result"]
     assert [(f.cell, f.found) for f in faked] == [(total_ref, str(FAKED_TOTAL))]
 
 

@@ -101,7 +101,7 @@ def excel_style(
     stats = Stats()
     workbook = package.workbook()
     sheets = package.sheets()
-    strings: list[str] = []
+    strings = package.shared_strings() if "shared-strings" in features else []
     for order, (name, part) in enumerate(sheets, start=1):
         root = package.xml(part)
         if cached is not None and "cached" in features:

@@ -152,6 +152,23 @@ class Package:
             rels, q("Relationship", PKG_REL), {"Id": rid, "Type": rel_type, "Target": target}
         )
 
+    def shared_strings(self) -> list[str]:
+        """The texts of the package's shared string table, in order (none when it has none):
+        a filled return keeps the template's table, and its cells point into it."""
+        if "xl/sharedStrings.xml" not in self.parts:
+            return []
+        texts = []
+        for si in self.xml("xl/sharedStrings.xml"):
+            pieces = []
+            for child in si.iter():
+                name = child.tag.rpartition("}")[2]
+                if name == "rPh":
+                    break  # a reading is never part of the text (and comes after it)
+                if name == "t":
+                    pieces.append(child.text or "")
+            texts.append("".join(pieces))
+        return texts
+
     def add_shared_strings(self, strings: list[str]) -> None:
         """Excel's shape: plain ``<si><t>``, every CJK string with its phonetic properties,
         and (as a clerk's bold word makes) some strings in rich runs."""
