@@ -49,7 +49,8 @@ What writers do differently (seen in the tests)
   (``<c t="d"><v>2024-10-17T00:00:00</v>``), read as its serial number;
 * Gnumeric 1.12: no workbook structure protection at all, every sheet visible (hidden and very
   hidden states dropped); sheet protection and locked styles kept;
-* openpyxl (``xltools fill``): inline strings (``t="inlineStr"``); formulas keep **no** cached
+* openpyxl (a script's load and save; ``xltools fill`` edits the package instead and keeps
+  the template's shared strings and cached results): inline strings (``t="inlineStr"``); formulas keep **no** cached
   result (``<v/>``: blank) until a spreadsheet program recalculates; merged-away cells dropped.
 * LibreOffice 7.4: ``veryHidden`` sheets come back ``hidden``; **workbook structure protection
   is dropped** (``<workbookProtection/>`` without ``lockStructure``) while sheet protection and
