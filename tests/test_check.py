@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from check_fixtures import (
+    ROOT,
     SHEET,
     edit,
     example_data,
@@ -22,8 +23,10 @@ from click.testing import CliRunner
 
 from xltools.check.run import check_file
 from xltools.cli import main
+from xltools.generate import generate_template
 from xltools.generate.metadata import META_SHEET
 from xltools.libreoffice import recalculate
+from xltools.spec import load_spec
 
 
 def codes(path: Path) -> dict[str, list[str]]:
@@ -280,3 +283,40 @@ def test_inputs_are_read_the_same_after_libreoffice_save(tmp_path: Path) -> None
             value,
             mine,
         )
+
+
+def test_an_empty_scoring_sheet_fails_with_its_required_fields(tmp_path: Path) -> None:
+    # Every row of this sheet is preset by the spec: its 实际值 is required outright (the old
+    # OR(COUNTA(x)=0, LEN(x)>0) counted the field itself as "the row is used", so it never
+    # failed and an empty template passed).
+    scoring = load_spec(ROOT / "specs" / "scoring_sheet_medical_aid.yaml")
+    template = tmp_path / "scoring.xlsx"
+    generate_template(scoring, template)
+    report, _ = check_file(template, registry())
+    required = {f.field for f in report.findings if f.code == "value-required"}
+    expected = {f.id for f in scoring.inputs() if f.required}
+    assert len(expected) == 36 and required == expected
+    assert not report.valid
+    result = CliRunner().invoke(main, ["check", str(template), "--specs", str(ROOT / "specs")])
+    assert result.exit_code == 1
+
+
+def test_a_free_row_requires_its_fields_once_another_input_is_filled(tmp_path: Path) -> None:
+    data = example_data()
+    row = "ind_output_quantity_3"
+    assert not any(k.startswith(row) for k in data), "the example leaves this row free"
+    data[f"{row}_reason"] = "只填了一格"
+    report, _ = check_file(filled(tmp_path, data), registry())
+    required = {f.field for f in report.findings if f.code == "value-required"}
+    assert required == {f"{row}_{k}" for k in ("name", "op", "actual", "weight")}
+
+
+@pytest.mark.parametrize(("typed", "bad"), [("测试604987", True), ("0731-88889999", False),
+                                            (13812345678, False), (73188889999, True)])  # fmt: skip
+def test_a_phone_is_checked_once_by_its_pattern_check(
+    typed: Any, bad: bool, tmp_path: Path
+) -> None:
+    path = edit(filled(tmp_path), tmp_path / "phone.xlsx", set_field("phone", typed))
+    report, _ = check_file(path, registry())
+    found = [f for f in report.findings if f.code == "value-bad-pattern"]
+    assert [(f.severity, f.field) for f in found] == ([("error", "phone")] if bad else [])
