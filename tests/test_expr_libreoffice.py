@@ -424,14 +424,17 @@ def _error_needle(row: Row) -> bool:
 
 
 def _error_then_bad_position(row: Row) -> bool:
-    """LibreOffice reads MID's and FIND's positions before the text: MID(#N/A, "x", 1) is
-    #VALUE! there, #N/A in Excel."""
+    """LibreOffice reads MID's and FIND's positions before the text: MID(#N/A, "x", 1) and
+    MID(#N/A, 7, -1) are #VALUE! there, #N/A in Excel (rows with an error text and a
+    position below 1 are left out)."""
     text_error = any(isinstance(_scalar(row[k]), ExcelError) for k in ("a", "b") if k in row)
+
+    def bad(value: Scalar) -> bool:
+        number = _as_number(value) if not isinstance(value, ExcelError) else None
+        return number is None or math.trunc(number) < 1
+
     positions = [_scalar(row[k]) for k in ("b", "c") if k in row]
-    return text_error and any(
-        isinstance(p, ExcelError) or (isinstance(p, str) and _as_number(p) is None)
-        for p in positions
-    )
+    return text_error and any(bad(p) for p in positions)
 
 
 def _rounding_deviates(mode: str) -> Callable[[Row], bool]:
