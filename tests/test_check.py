@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from check_fixtures import (
+    ROOT,
     SHEET,
     edit,
     example_data,
@@ -22,8 +24,11 @@ from click.testing import CliRunner
 
 from xltools.check.run import check_file
 from xltools.cli import main
+from xltools.fill import fill_workbook
+from xltools.generate import generate_template
 from xltools.generate.metadata import META_SHEET
 from xltools.libreoffice import recalculate
+from xltools.spec import load_spec
 
 
 def codes(path: Path) -> dict[str, list[str]]:
@@ -280,3 +285,49 @@ def test_inputs_are_read_the_same_after_libreoffice_save(tmp_path: Path) -> None
             value,
             mine,
         )
+
+
+def test_an_empty_scoring_sheet_fails_with_its_required_fields(tmp_path: Path) -> None:
+    # Every row of this sheet is preset by the spec: its 实际值 is required outright (the old
+    # OR(COUNTA(x)=0, LEN(x)>0) counted the field itself as "the row is used", so it never
+    # failed and an empty template passed).
+    scoring = load_spec(ROOT / "specs" / "scoring_sheet_medical_aid.yaml")
+    template = tmp_path / "scoring.xlsx"
+    generate_template(scoring, template)
+    report, _ = check_file(template, registry())
+    assert [f.code for f in report.findings] == ["return-blank"]  # 未填写, in one line
+    result = CliRunner().invoke(main, ["check", str(template), "--specs", str(ROOT / "specs")])
+    assert result.exit_code == 1
+    # one 实际值 typed: no longer blank, and every other required field is said field by field
+    expected = {f.id for f in scoring.inputs() if f.required}
+    example = yaml.safe_load(
+        (ROOT / "examples" / "scoring_sheet_medical_aid.yaml").read_text(encoding="utf-8")
+    )
+    first = next(k for k in sorted(expected) if k in example)
+    one = tmp_path / "one.xlsx"
+    assert fill_workbook(template, scoring, {first: example[first]}, one) == []
+    report, _ = check_file(one, registry())
+    required = {f.field for f in report.findings if f.code == "value-required"}
+    assert len(expected) == 36 and required == expected - {first}
+    assert not report.valid
+
+
+def test_a_free_row_requires_its_fields_once_another_input_is_filled(tmp_path: Path) -> None:
+    data = example_data()
+    row = "ind_output_quantity_3"
+    assert not any(k.startswith(row) for k in data), "the example leaves this row free"
+    data[f"{row}_reason"] = "只填了一格"
+    report, _ = check_file(filled(tmp_path, data), registry())
+    required = {f.field for f in report.findings if f.code == "value-required"}
+    assert required == {f"{row}_{k}" for k in ("name", "op", "actual", "weight")}
+
+
+@pytest.mark.parametrize(("typed", "bad"), [("测试604987", True), ("0731-88889999", False),
+                                            (13812345678, False), (73188889999, True)])  # fmt: skip
+def test_a_phone_is_checked_once_by_its_pattern_check(
+    typed: Any, bad: bool, tmp_path: Path
+) -> None:
+    path = edit(filled(tmp_path), tmp_path / "phone.xlsx", set_field("phone", typed))
+    report, _ = check_file(path, registry())
+    found = [f for f in report.findings if f.code == "value-bad-pattern"]
+    assert [(f.severity, f.field) for f in found] == ([("error", "phone")] if bad else [])

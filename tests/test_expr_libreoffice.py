@@ -49,6 +49,10 @@ so a LibreOffice that changes is noticed):
   -> :data:`ORDER_TEXTS`.
 * Locale-dependent number texts ("$5", "(5)", "5-", "- 5", dates, times, non-breaking
   spaces) are converted by LibreOffice, and by Excel depending on its locale; never drawn.
+* FIND("", b) is #VALUE! in LibreOffice (Excel: the start position), and MID/FIND read their
+  positions before the text, so MID(#N/A, "x", 1) is #VALUE! (Excel #N/A).
+  FIND reads its haystack first (FIND(#N/A, "") is #VALUE!).
+  -> :func:`_empty_needle`, :func:`_error_then_bad_position`, :func:`_error_needle`.
 """
 
 from __future__ import annotations
@@ -408,6 +412,31 @@ def _not_plain(row: Row) -> bool:
     return not all(_plain_number(c) for c in _cells(row))
 
 
+def _empty_needle(row: Row) -> bool:
+    """FIND("", b) is the start position in Excel, #VALUE! in LibreOffice (compiled patterns
+    only ever look for one character of a text whose length they checked)."""
+    return _scalar(row["a"]) in ("", BLANK)
+
+
+def _error_needle(row: Row) -> bool:
+    """LibreOffice reads FIND's haystack first: FIND(#N/A, "") is #VALUE! there."""
+    return isinstance(_scalar(row["a"]), ExcelError)
+
+
+def _error_then_bad_position(row: Row) -> bool:
+    """LibreOffice reads MID's and FIND's positions before the text: MID(#N/A, "x", 1) and
+    MID(#N/A, 7, -1) are #VALUE! there, #N/A in Excel (rows with an error text and a
+    position below 1 are left out)."""
+    text_error = any(isinstance(_scalar(row[k]), ExcelError) for k in ("a", "b") if k in row)
+
+    def bad(value: Scalar) -> bool:
+        number = _as_number(value) if not isinstance(value, ExcelError) else None
+        return number is None or math.trunc(number) < 1
+
+    positions = [_scalar(row[k]) for k in ("b", "c") if k in row]
+    return text_error and any(bad(p) for p in positions)
+
+
 def _rounding_deviates(mode: str) -> Callable[[Row], bool]:
     """ROUND's digits beyond a 16-bit integer are #VALUE! in LibreOffice; ROUNDUP and
     ROUNDDOWN first round to 12 significant digits there (ROUNDUP(1.00000000000001, 1) is 1,
@@ -638,6 +667,22 @@ def _specs() -> list[Spec]:
     no_bool_cells = scalars(allow_bool=False, bool_words=True)
     specs.append(Spec("ISNUMBER(a)", {"a": no_bool_cells}, bools=False))
     specs.append(Spec("LEN(a)", {"a": no_bool_cells}, [_not_plain], bools=False))
+    # MID and FIND compile the spec's patterns: text, numbers shown as text, odd positions.
+    positions = st.integers(-1, 8).map(float) | st.sampled_from([0.5, 1.9, 2.0, 100.0])
+    pattern_texts = no_bool_cells | st.sampled_from(["13812345678", "0731-8", "aAbB", "-", "中文"])
+    specs.append(
+        Spec("MID(a,b,c)", {"a": pattern_texts, "b": positions, "c": positions},
+             [_not_plain, _error_then_bad_position], bools=False)
+    )  # fmt: skip
+    specs.append(
+        Spec("FIND(a,b)", {"a": st.sampled_from(["", "a", "A", "1", "-", "中", "12"]) | pattern_texts,
+                           "b": pattern_texts}, [_not_plain, _empty_needle, _error_needle], bools=False)
+    )  # fmt: skip
+    specs.append(
+        Spec("FIND(a,b,c)", {"a": st.sampled_from(["", "a", "1", "-"]), "b": pattern_texts,
+                             "c": positions}, [_not_plain, _empty_needle, _error_needle, _error_then_bad_position],
+             bools=False)
+    )  # fmt: skip
     for name, mode in (("ROUND", ROUND_HALF_UP), ("ROUNDUP", ROUND_UP), ("ROUNDDOWN", ROUND_DOWN)):
         specs.append(
             Spec(

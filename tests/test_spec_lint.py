@@ -95,6 +95,18 @@ def test_unknown_reference_names_line_and_suggests(tmp_path: Path) -> None:
             "spec-unknown-function",
         ),
         ('assert: "total_weight = 100"', 'assert: "total_weight = (100"', "spec-expression-syntax"),
+        (r'pattern: "(1\\d{10}|', r'pattern: "(1\\d+|', "spec-pattern-unsupported"),
+        (
+            'assert: "total_weight = 100"',
+            'assert: "OR(total_weight = 100, TRUE)"',
+            "spec-check-cannot-fail",
+        ),
+        # a required field in a free row that counts itself as "the row is used"
+        (
+            'assert: "total_weight = 100"',
+            'assert: "OR(COUNTA(phone) = 0, LEN(phone) > 0)"',
+            "spec-check-cannot-fail",
+        ),
         (
             "type: text, required: true, max_length: 100}",
             "type: texte, required: true, max_length: 100}",
@@ -106,6 +118,33 @@ def test_each_problem_kind_has_its_code(tmp_path: Path, old: str, new: str, code
     _, problems = lint_file(_variant(tmp_path, old, new))
     assert code in {p.code for p in problems}, [str(p) for p in problems]
     assert all(p.line > 0 for p in problems)
+
+
+def test_every_check_of_every_spec_can_fail() -> None:
+    # the bundled specs and the test specs: each check has an assignment that makes it fail
+    paths = sorted(SPECS.glob("*.yaml")) + sorted((Path(__file__).parent / "specs").glob("*.yaml"))
+    for path in paths:
+        spec, problems = lint_file(path)
+        assert spec is not None and spec.checks, path
+        assert not [str(p) for p in problems if p.code == "spec-check-cannot-fail"]
+
+
+def test_a_check_that_cannot_fail_is_named_with_its_line(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path, 'assert: "total_weight = 100"', 'assert: "total_weight = total_weight"'
+    )
+    code, output = _lint(path)
+    assert code == 1
+    line = _line_of(path, "- id: total_weight_100")
+    assert f"{path}:{line}: [spec-check-cannot-fail] 校验 total_weight_100" in output
+
+
+def test_an_unsupported_pattern_is_named_in_chinese(tmp_path: Path) -> None:
+    path = _variant(tmp_path, r'pattern: "(1\\d{10}|', r'pattern: "(1\\d*|')
+    code, output = _lint(path)
+    assert code == 1
+    assert f"{path}:{_line_of(path, 'id: phone')}: [spec-pattern-unsupported] 字段 phone" in output
+    assert "不支持 “*”" in output
 
 
 def test_inline_choice_list_over_255_characters(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from .atomic import atomic_path
 from .spec.build import did_you_mean
-from .spec.constraints import violation
+from .spec.constraints import pattern_violation, violation
 from .spec.model import Spec
 
 
@@ -87,7 +87,7 @@ def prepare(
                     )
                 )
                 continue
-        problem = violation(field, value)
+        problem = violation(field, value) or pattern_violation(field, value)
         if problem:
             errors.append(FillError(field_id, *problem))
             continue

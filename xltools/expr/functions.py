@@ -205,6 +205,39 @@ def _len(args: list[Arg]) -> Value:
     return text if isinstance(text, ExcelError) else float(len(text))
 
 
+def _mid(args: list[Arg]) -> Value:
+    """MID(text, start, count): a number is read as the text it shows (general format)."""
+    text = to_text(_scalar(args[0]))
+    if isinstance(text, ExcelError):
+        return text
+    start, count = to_number(_scalar(args[1])), to_number(_scalar(args[2]))
+    if isinstance(start, ExcelError):
+        return start
+    if isinstance(count, ExcelError):
+        return count
+    first, length = math.trunc(start), math.trunc(count)
+    if first < 1 or length < 0:
+        return VALUE
+    return text[first - 1 : first - 1 + length]
+
+
+def _find(args: list[Arg]) -> Value:
+    """FIND(needle, haystack, [start]): case-sensitive, no wildcards; "" is found at start."""
+    needle, haystack = to_text(_scalar(args[0])), to_text(_scalar(args[1]))
+    if isinstance(needle, ExcelError):
+        return needle
+    if isinstance(haystack, ExcelError):
+        return haystack
+    start = to_number(_scalar(args[2])) if len(args) > 2 else 1.0
+    if isinstance(start, ExcelError):
+        return start
+    first = math.trunc(start)
+    if first < 1 or first > len(haystack) + 1:
+        return VALUE
+    index = haystack.find(needle, first - 1)
+    return VALUE if index < 0 else float(index + 1)
+
+
 def _is_number(value: Scalar) -> bool:
     return isinstance(value, float | int) and not isinstance(value, bool)
 
@@ -235,5 +268,7 @@ FUNCTIONS: Final[dict[str, Function]] = {
         Function("ISTEXT", 1, 1, _is(lambda v: isinstance(v, str))),
         Function("ISERROR", 1, 1, _is(lambda v: isinstance(v, ExcelError))),
         Function("LEN", 1, 1, _len),
+        Function("MID", 3, 3, _mid, summary="MID(文本, 起始位置, 字符数)"),
+        Function("FIND", 2, 3, _find, summary="FIND(要找的文本, 在其中查找的文本, [起始位置])"),
     )
 }

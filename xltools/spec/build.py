@@ -32,6 +32,7 @@ from .model import (
     Spec,
     TableBlock,
 )
+from .pattern import PatternUnsupported, pattern_source
 from .problems import ProblemList
 from .rules import BUILTIN_KINDS, RuleError, RuleKind, custom_kind
 from .source import LocatedDict, line_of, load_yaml
@@ -428,7 +429,9 @@ class _Builder:
         path: tuple[str, ...],
         where: Any,
     ) -> dict[str, str]:
-        """The fields of one repeating row; ``preset`` fixes values or overrides column settings."""
+        """The fields of one repeating row; ``preset`` fixes values or overrides column settings.
+        A preset row is the spec's (fixed): its required inputs are required outright; the
+        others are free rows, required only once used (``row_members``)."""
         col_keys = [str(c["key"]) for c in columns]
         local_names = {k: f"{prefix}_{k}" for k in col_keys}
         unknown = set(preset) - set(col_keys)
@@ -455,8 +458,9 @@ class _Builder:
             self.add_field(field, where)
             row[key] = field.id
         members = tuple(f for f in row.values() if self.fields[f].input)
-        for field_id in members:
-            self.row_members[field_id] = members
+        if not preset:
+            for field_id in members:
+                self.row_members[field_id] = members
         return row
 
     def list_block(self, raw: Mapping[str, Any]) -> Block:
@@ -626,8 +630,12 @@ class _Builder:
         return group
 
     def _weight_check(self, group: IndicatorGroup, labels: tuple[str, ...]) -> None:
-        """The unit spreads a group's weight over its rows: the rows must add up to it."""
+        """The unit spreads a group's weight over its rows: the rows must add up to it. When
+        the spec fixes every row's weight, lint has compared them (spec-weights-mismatch) and
+        the locked cells cannot change: such a check could never fail, so there is none."""
         if group.weight is None:
+            return
+        if not any(self.fields[w].input for w in _row_weights(group) if w in self.fields):
             return
         self.auto_checks.append(
             Check(
@@ -750,30 +758,65 @@ class _Builder:
             )  # fmt: skip
         return checks
 
-    def required_checks(self) -> list[Check]:
-        """A required input must not be blank; in a repeating row, only once the row is used.
-        As checks, so that the template's 自检 panel and the checker say the same."""
+    def field_checks(self) -> list[Check]:
+        """Each input's own rules that data validation cannot enforce, as checks, so that the
+        template's 自检 panel and the checker say the same: required, pattern, text pasted
+        where a number belongs."""
         checks = []
         for field in self.fields.values():
-            if not (field.required and field.input) or field.is_range:
+            if not field.input or field.is_range:
                 continue
-            source = f"LEN({field.id})>0"
-            members = self.row_members.get(field.id)
-            if members:
-                source = f"OR(COUNTA({', '.join(members)})=0, {source})"
-            checks.append(
-                Check(
-                    id=f"required_{field.id}",
-                    severity="error",
-                    message=f"“{field.label}” 为必填项，请填写",
-                    expr=parse(source),
-                    source=source,
-                    cells=(field.id,),
-                    line=field.line,
-                    code="value-required",
-                )
-            )
+            if field.required:
+                checks.extend(self._required(field))
+            if field.pattern and field.type == "text":
+                checks.extend(self._pattern(field))
+            if field.type in NUMERIC_TYPES:
+                checks.append(self._text_in_number(field))
         return checks
+
+    def _required(self, field: Field) -> list[Check]:
+        """A required input must not be blank. In a free row (one the unit writes, e.g. an
+        indicator row of its own) only once another input of that row is filled: counting
+        the field itself would make the check unable to fail."""
+        source = f"LEN({field.id})>0"
+        members = self.row_members.get(field.id)
+        if members is not None:
+            others = [m for m in members if m != field.id]
+            if not others:
+                return []  # a one-input free row is optional as a whole
+            source = f"OR(COUNTA({', '.join(others)})=0, {source})"
+        return [
+            Check(id=f"required_{field.id}", severity="error",
+                  message=f"“{field.label}” 为必填项，请填写", expr=parse(source), source=source,
+                  cells=(field.id,), line=field.line, code="value-required")
+        ]  # fmt: skip
+
+    def _pattern(self, field: Field) -> list[Check]:
+        assert field.pattern is not None
+        try:
+            source = pattern_source(field.pattern, field.id)
+        except PatternUnsupported as error:
+            self.problems.add(
+                "spec-pattern-unsupported",
+                f"字段 {field.id} 的 pattern 无法写成表格公式：{error}",
+                field.line,
+            )
+            return []
+        return [
+            Check(id=f"pattern_{field.id}", severity="error",
+                  message=f"“{field.label}” 的格式不对（应符合 {field.pattern}）",
+                  expr=parse(source), source=source, cells=(field.id,), line=field.line,
+                  code="value-bad-pattern")
+        ]  # fmt: skip
+
+    def _text_in_number(self, field: Field) -> Check:
+        """A pasted '１２４．０１', '96%' or '124.01万' bypasses data validation and lands as text."""
+        source = f"NOT(ISTEXT({field.id}))"
+        return Check(id=f"number_{field.id}", severity="error",
+                     message=f"“{field.label}” 中是文字而不是数值（可能是粘贴进来的全角数字、"
+                     "带 % 或 万 的文字），请删除后直接输入数值",
+                     expr=parse(source), source=source, cells=(field.id,), line=field.line,
+                     code="value-text-in-number-cell")  # fmt: skip
 
     def row_checks(self, raw: Any, row: Mapping[str, str], prefix: str) -> None:
         """A block's ``row_checks``, written once, checked on every row."""
@@ -839,7 +882,7 @@ def build_from(
             )
         )
     builder.sheet = ""
-    checks = builder.required_checks() + builder.auto_checks + builder.checks(raw.get("checks"))
+    checks = builder.field_checks() + builder.auto_checks + builder.checks(raw.get("checks"))
     if not all(k in raw for k in ("template", "version", "title")):
         return None
     return Spec(
@@ -866,6 +909,14 @@ def _parts(group: IndicatorGroup, column: str) -> list[str]:
         child_total = child.score_field if column == "score" else child.weight_field
         parts.extend([child_total] if child_total else _parts(child, column))
     return parts
+
+
+def _row_weights(group: IndicatorGroup) -> list[str]:
+    """The weight fields of every row under a group, at any depth."""
+    found = [row["weight"] for row in group.rows if "weight" in row]
+    for child in group.children:
+        found.extend(_row_weights(child))
+    return found
 
 
 def _did_you_mean(name: str, candidates: Any) -> str:

@@ -7,7 +7,6 @@ refusals and the checker's findings, so the three never disagree on what is acce
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Final
 
 from .model import Field
@@ -72,9 +71,25 @@ def violation(field: Field, value: Any) -> tuple[str, str] | None:
             "value-too-long",
             f"“{field.label}” 最多 {text_limit(field)} 个字，现有 {len(text)} 个字",
         )
-    if kind == "text" and field.pattern and not re.fullmatch(field.pattern, text):
-        return "value-bad-pattern", f"“{field.label}” 的格式不对：“{text}”"
+    # ``pattern:`` is a check of the spec (value-bad-pattern, see pattern.py), so that the
+    # template's panel shows it too; the checker reports it there, once.
     return None
+
+
+def pattern_violation(field: Field, value: Any) -> tuple[str, str] | None:
+    """For ``fill``, which refuses before writing: the pattern check's own expression."""
+    if field.type != "text" or not field.pattern or value is None or value == "":
+        return None
+    from ..expr import evaluate, top_level
+    from .pattern import PatternUnsupported, pattern_node
+
+    try:
+        node = pattern_node(field.pattern, "x")
+    except PatternUnsupported:
+        return None  # lint reports the pattern itself
+    if top_level(evaluate(node, {"x": value if isinstance(value, str) else _plain(value)})) is True:
+        return None
+    return "value-bad-pattern", f"“{field.label}” 的格式不对：“{value}”"
 
 
 def _plain(value: Any) -> str:

@@ -13,6 +13,7 @@ from ..expr import FUNCTIONS, Call, Name, Node, Text
 from ..expr.ast import walk
 from ..expr.excel import to_formula
 from .build import build, did_you_mean
+from .can_fail import checks_that_cannot_fail
 from .model import Spec
 from .problems import Problem, ProblemList
 
@@ -59,6 +60,14 @@ def lint_spec(spec: Spec, problems: ProblemList) -> None:
                     field.line,
                 )
     _cycles(spec, problems)
+    if not any(p.code == "spec-cycle" for p in problems.items):
+        for check in checks_that_cannot_fail(spec):
+            problems.add(
+                "spec-check-cannot-fail",
+                f"校验 {check.id}（{check.message}）无论怎样填写都成立，起不到检查作用；"
+                f"请检查其表达式：{check.source}",
+                check.line,
+            )
 
 
 def _expressions(spec: Spec) -> Iterator[tuple[str, int, Node]]:
