@@ -325,7 +325,12 @@ def check(
     else:
         for result in results:
             click.echo(result.report.summary_line() + (f"  → {result.copy}" if result.copy else ""))
-            if not quiet:
+            if not quiet and result.report.blank:
+                blank = next(f for f in result.report.findings if f.code == "return-blank")
+                click.echo(
+                    f"  [未填写] - {blank.code}: {blank.message}（逐项见 --json 或检查后副本）"
+                )
+            elif not quiet:
                 for finding in result.report.sorted_findings():
                     if finding.severity != "info":
                         where = finding.where() or "-"

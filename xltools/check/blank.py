@@ -19,7 +19,6 @@ from .rules import result_fields
 from .structure import prefill_values
 
 BLANK_CODE = "return-blank"
-_CONSEQUENCES = ("value-", "check-", "parse-", "cached-result-")
 
 
 def _scored_inputs(spec: Spec) -> frozenset[str]:
@@ -49,12 +48,15 @@ def _filled(value: object) -> bool:
 
 
 def mark_blank(ctx: CheckContext) -> None:
-    """After the checks: a blank or near-blank return gets one error instead of a required
-    finding per field, and no score. Blank means something required is still missing and the
+    """After the checks: a blank or near-blank return is marked so (one line in the console, a
+    note first in the report) and gets no score. Blank means something required is still missing and the
     unit typed nothing (or, on a scored form, nothing the total reads) beyond what was
     pre-filled at distribution; a copy distributed with every figure pre-filled is complete."""
-    if not any(f.code == "value-required" for f in ctx.report.findings):
+    findings = ctx.report.findings
+    if not any(f.code == "value-required" for f in findings):
         return
+    if any(f.code.startswith("tamper-") and f.severity == "error" for f in findings):
+        return  # a deleted or altered form is news of its own, never hidden behind 未填写
     prefill = prefill_values(ctx)
     typed = [
         f.id
@@ -70,15 +72,18 @@ def mark_blank(ctx: CheckContext) -> None:
         if not typed
         else "填写了个别栏目，但评分所需的内容都没有填写"
     )
-    # what follows from blankness (every required field, every weight sum) is not news
-    report.findings = [f for f in report.findings if not f.code.startswith(_CONSEQUENCES)]
-    report.add(
+    missing = sum(1 for f in report.findings if f.code == "value-required")
+    # A note, not one more error: the per-field findings stay (the template's 自检 panel counts
+    # them too, and must say what the checker says); the console shows this one line instead.
+    report.findings.insert(
+        0,
         Finding(
-            "error",
+            "info",
             BLANK_CODE,
-            f"此表未填写：{what}（可能误交了空白模板）。请填写后重新提交。",
+            f"此表未填写：{what}（可能误交了空白模板），另有 {missing} 个必填项未填。"
+            "请填写后重新提交。",
             found=f"已填写 {len(typed)} 项",
-        )
+        ),
     )
     report.blank = True
     report.total, report.grade = None, ""

@@ -165,10 +165,11 @@ def _check(result: FileResult, path: Path, registry: Registry) -> None:
 
 def _rejection(findings: Sequence[Any], identified: bool) -> tuple[str, str] | None:
     """(code, reason) when the file cannot be accepted whatever the merge options."""
-    errors = [f for f in findings if f.severity == "error"]
-    for finding in errors:
+    for finding in findings:
         if finding.code == "return-blank":  # never accepted, scored or averaged
             return finding.code, finding.message
+    errors = [f for f in findings if f.severity == "error"]
+    for finding in errors:
         if finding.code in NOT_A_WORKBOOK:
             return finding.code, f"不是工作簿：{finding.message}"
         if finding.code in REJECTING_CODES:
