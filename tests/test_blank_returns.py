@@ -28,7 +28,7 @@ def test_a_blank_template_is_said_to_be_blank_in_one_line(tmp_path: Path) -> Non
         assert f"{template}: 未填写，错误 " in report.summary_line()
     result = CliRunner().invoke(main, ["check", "--no-copy", str(template)])
     lines = result.output.splitlines()
-    assert len(lines) == 2 and "[未填写] 此表未填写" in lines[1], result.output
+    assert len(lines) == 2 and "[未填写] - return-blank: 此表未填写" in lines[1], result.output
 
 
 def test_a_return_with_only_its_header_typed_is_near_blank(tmp_path: Path) -> None:
