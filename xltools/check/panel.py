@@ -51,25 +51,22 @@ _plans: IdentityCache[Spec, tuple[PanelPlan, _Expected]] = IdentityCache(_plan, 
 # but for its statuses' cached results, in every return saved by the same application.
 _clean: dict[str, set[bytes]] = {}
 _CLEAN_LIMIT = 256
-_FORMULA_RESULT = re.compile(rb"(</f>|<f\b[^>]*/>)\s*<v>[^<]*</v>")
-_SHARED_STRING = re.compile(rb'(<c\b[^>]*\bt="s"[^>]*>)<v>([0-9]{1,9})</v>')
+_VALUE = re.compile(rb"<v>[^<]*</v>")
+_SHARED_STRING = re.compile(rb't="s"[^>]*><v>([0-9]{1,9})</v>')
 
 
 def _fingerprint(content: bytes, strings: list[str]) -> bytes:
     """The panel part without what changes from return to return when nothing was tampered
-    with — the cached results after each formula — and with each shared-string cell's index
-    replaced by its text (a label changed in sharedStrings.xml changes the fingerprint). Two
-    panels with one fingerprint hold the same formulas, labels and protection; anything the
-    patterns do not recognise stays in the bytes, so the worst it can do is a full read."""
-
-    def text(match: re.Match[bytes]) -> bytes:
-        index = int(match.group(2))
-        if index >= len(strings):
-            return match.group(0)
-        return match.group(1) + b"<v\x00>" + strings[index].encode("utf-8", "replace") + b"</v>"
-
-    stripped = _FORMULA_RESULT.sub(rb"\1", content)
-    return blake2b(_SHARED_STRING.sub(text, stripped), digest_size=20).digest()
+    with — every cell's ``<v>`` (the statuses' cached results) — plus, in order, the text of
+    every shared-string cell (a label changed in sharedStrings.xml changes the fingerprint).
+    What the verdict rests on is formulas (kept: ``<f>`` is not ``<v>``) and labels (resolved);
+    two panels with one fingerprint hold the same. Anything unusual stays in the bytes, so the
+    worst it can do is a full read."""
+    digest = blake2b(_VALUE.sub(b"", content), digest_size=20)
+    for index in _SHARED_STRING.findall(content):
+        number = int(index)
+        digest.update(b"\x00" + (strings[number] if number < len(strings) else "\x00?").encode())
+    return digest.digest()
 
 
 def check_panel(ctx: CheckContext, data: bytes, limits: Limits) -> None:
