@@ -85,6 +85,8 @@ class CheckContext:
     #: Spec sheet name -> the name it was renamed to in the workbook (one sheet renamed).
     renamed: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # parsed inputs, then recomputed values
+    #: field id -> value pre-filled at distribution (structure.prefill_values; None: not yet read)
+    prefill: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         plan = _plan(self.spec)

@@ -359,7 +359,14 @@ def _decoded(text: str) -> Any:
 
 
 def prefill_values(ctx: CheckContext) -> dict[str, Any]:
-    """What the metadata says was pre-filled, as cells hold it (dates as serial numbers)."""
+    """What the metadata says was pre-filled, as cells hold it (dates as serial numbers).
+    Worked out once per check: structure, inputs and the blank test all ask for it."""
+    if ctx.prefill is None:
+        ctx.prefill = _read_prefill(ctx)
+    return ctx.prefill
+
+
+def _read_prefill(ctx: CheckContext) -> dict[str, Any]:
     text = ctx.meta.get("prefill", "")
     if not text:
         return {}
