@@ -415,6 +415,63 @@ def demo(output: Path) -> None:
     sys.exit(EXIT_PROBLEMS if problems else EXIT_OK)
 
 
+@main.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+    help="迁移后的工作簿（现行版本）",
+)  # fmt: skip
+@click.option(
+    "--template",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="写入这份现行版本的模板（如下发给该单位的预填模板）；默认按现行规范生成，保留原表的单位与预填",
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出迁移结果")
+@_SPECS_OPTION
+def migrate(
+    source: Path, output: Path, template: Path | None, as_json: bool, specs_dir: Path | None
+) -> None:
+    """把按旧版模板填写的 SOURCE 迁移到现行版本：按规范中 previous 写明的改动（改名、删去的
+    字段）搬运每个已填的值，写入现行模板，并列出没能搬运的内容与新版需要补填的字段。
+
+    退出码：0 已写出，1 无法迁移（原因见提示），2 用法错误。
+    """
+    import json
+
+    from .migrate import MigrationError
+    from .migrate import migrate as run_migration
+    from .registry import Registry
+
+    if output.resolve() == source.resolve():
+        _fail("[usage-overwrite-input] 输出不能覆盖原文件，请用 -o 指定另一个文件", EXIT_USAGE)
+    try:
+        result = run_migration(source, output, Registry.load(specs_dir), template=template)
+    except MigrationError as error:
+        _fail(f"{source}: [{error.code}] {error.message}", EXIT_PROBLEMS)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"已迁移 {source}（模板 {result.template} 第 {result.from_version} 版 → "
+        f"第 {result.to_version} 版）→ {output}"
+    )
+    click.echo(f"  原表检查：{result.old_verdict}")
+    renamed = "，".join(f"{old} → {new}" for old, new in result.renamed)
+    click.echo(f"  搬运 {len(result.carried)} 项" + (f"（改名：{renamed}）" if renamed else ""))
+    for old_id, label, value in result.removed:
+        click.echo(
+            f"  [未搬运] “{label}”（{old_id}）：第 {result.to_version} 版已删去，原值 {value}"
+        )
+    for new_id, label, value, reason in result.refused:
+        click.echo(f"  [未搬运] “{label}”（{new_id}）：原值 {value} 不符合新版规则：{reason}")
+    for new_id, label in result.kept:
+        click.echo(f"  [保留] “{label}”（{new_id}）：模板中已预填并锁定，保留模板的值")
+    for new_id, label, required in result.added:
+        click.echo(
+            f"  [{'须补填' if required else '可补填'}] “{label}”（{new_id}）：新版字段，原表没有"
+        )
+
+
 def _register_merge() -> None:
     # The merge command's module imports only click at start-up (pandas when it runs).
     from .merge.command import merge_command

@@ -80,6 +80,8 @@ def identify(
                     META_SHEET,
                 )
             )
+        if spec.version == version:  # not one a newer spec accepts as its own layout
+            _name_current_version(registry, template, version, report)
         return spec, meta
     known = registry.versions(template)
     if known:
@@ -96,7 +98,8 @@ def identify(
         else:
             message = (
                 f"模板 {template} 第 {version} 版已不再接受（可接受：第 {'、'.join(map(str, known))} 版）。"
-                f"请下载第 {newest} 版模板，把内容转填后重新提交。"
+                f"请取得第 {newest} 版模板（{_where(registry, template, newest)}），把内容转填后重新"
+                "提交（财政部门可用 xltools migrate 代为转换）。"
             )
         report.add(
             Finding(
@@ -117,3 +120,49 @@ def identify(
             )
         )
     return None
+
+
+def _where(registry: Registry, template: str, version: int) -> str:
+    """Where the current template is got, as the newest spec says ("" → 向下发单位)."""
+    newest = registry.find(template, version)
+    obtain = newest.obtain if newest is not None else ""
+    return obtain or "向下发模板的财政部门索取"
+
+
+def _name_current_version(registry: Registry, template: str, version: int, report: Report) -> None:
+    """A return on an older version than the newest spec here: say which is current and
+    where to get it, and apply the newest spec's policy for old versions (a refusal is an
+    error that merge rejects; ``migrate`` tells merge to carry it to the current version)."""
+    newest_version = max(registry.versions(template), default=version)
+    if newest_version <= version:
+        return
+    newest = registry.find(template, newest_version)
+    policy = newest.old_versions if newest is not None else "accept"
+    where = _where(registry, template, newest_version)
+    if policy == "refuse":
+        report.add(
+            Finding(
+                "error",
+                "superseded-version",
+                f"此表使用模板第 {version} 版，现行为第 {newest_version} 版，旧版不再采纳。"
+                f"请取得第 {newest_version} 版模板（{where}）重新填写；财政部门可用 xltools "
+                "migrate 把已填内容搬到新版。",
+                expected=str(newest_version),
+                found=str(version),
+            )
+        )
+        return
+    then = (
+        f"汇总时将迁移到第 {newest_version} 版。"
+        if policy == "migrate"
+        else f"按第 {version} 版的规范检查；可用 xltools migrate 转为第 {newest_version} 版。"
+    )
+    report.add(
+        Finding(
+            "info",
+            "old-version-migrate" if policy == "migrate" else "old-version",
+            f"此表使用模板第 {version} 版，现行为第 {newest_version} 版（{where}）。{then}",
+            expected=str(newest_version),
+            found=str(version),
+        )
+    )

@@ -57,7 +57,7 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
             expected=expected,
             found=raw.value,
         )
-    ctx.report.values = {k: _plain(v) for k, v in values.items() if not isinstance(v, tuple)}
+    ctx.report.values = {k: plain_value(v) for k, v in values.items() if not isinstance(v, tuple)}
     total = values.get(total_id) if total_id else None
     if isinstance(total, float):
         ctx.report.total = total
@@ -100,7 +100,7 @@ def _fed_by_text(ctx: CheckContext) -> set[str]:
     return fed
 
 
-def _plain(value: Any) -> Any:
+def plain_value(value: Any) -> Any:
     if value is BLANK:
         return None
     if isinstance(value, ExcelError):
@@ -161,7 +161,7 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
             n.name for n in walk(check.expr) if isinstance(n, Name) and n.name in ctx.spec.fields
         ]
         found = "；".join(
-            f"{ctx.spec.fields[r].label}：{show(_plain(values.get(r))) or '（空）'}"
+            f"{ctx.spec.fields[r].label}：{show(plain_value(values.get(r))) or '（空）'}"
             for r in dict.fromkeys(refs)
             if not ctx.spec.fields[r].is_range
         )

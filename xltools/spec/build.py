@@ -28,6 +28,7 @@ from .model import (
     IndicatorGroup,
     ListBlock,
     NoteBlock,
+    Previous,
     Sheet,
     Spec,
     TableBlock,
@@ -898,6 +899,24 @@ def build_from(
         source=path,
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         accepts=tuple(int(v) for v in raw.get("accepts") or ()),
+        previous=_previous(raw.get("previous")),
+        old_versions=str(raw.get("old_versions") or "accept"),
+        obtain=str(raw.get("obtain") or "").strip(),
+    )
+
+
+def _previous(raw: Any) -> Previous | None:
+    """The ``previous:`` block (its shape is the schema's to check)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("version"), int):
+        return None
+    renamed = raw.get("renamed")
+    removed = raw.get("removed")
+    renamed = renamed if isinstance(renamed, Mapping) else {}
+    removed = removed if isinstance(removed, list) else []
+    return Previous(
+        int(raw["version"]),
+        {str(k): str(v) for k, v in renamed.items()},
+        tuple(str(r) for r in removed),
     )
 
 

@@ -59,6 +59,7 @@ def lint_spec(spec: Spec, problems: ProblemList) -> None:
                     "请把它移到顶层 choices: 中命名，再用 choices: 名称 引用（生成时放入隐藏的列表工作表）",
                     field.line,
                 )
+    _previous(spec, problems)
     _cycles(spec, problems)
     if not any(p.code == "spec-cycle" for p in problems.items):
         for check in checks_that_cannot_fail(spec):
@@ -67,6 +68,32 @@ def lint_spec(spec: Spec, problems: ProblemList) -> None:
                 f"校验 {check.id}（{check.message}）无论怎样填写都成立，起不到检查作用；"
                 f"请检查其表达式：{check.source}",
                 check.line,
+            )
+
+
+def _previous(spec: Spec, problems: ProblemList) -> None:
+    """``previous:`` names the fields of this version a rename leads to, and none it removed."""
+    previous = spec.previous
+    if previous is None:
+        return
+    if previous.version >= spec.version:
+        problems.add(
+            "spec-previous-version",
+            f"previous 的版本 {previous.version} 应小于本版 {spec.version}",
+        )
+    for old, new in previous.renamed.items():
+        if new not in spec.fields:
+            problems.add(
+                "spec-previous-unknown-field",
+                f"previous.renamed 把 “{old}” 改名为 “{new}”，但本版没有字段 “{new}”"
+                f"{did_you_mean(new, spec.fields)}",
+            )
+    for old in previous.removed:
+        if old in spec.fields:
+            problems.add(
+                "spec-previous-removed-present",
+                f"previous.removed 说 “{old}” 已删去，但本版仍有这个字段；"
+                "若只是改了内容，请从 removed 中去掉它",
             )
 
 

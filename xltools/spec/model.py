@@ -184,6 +184,20 @@ class Sheet:
     landscape: bool = False
 
 
+@dataclass(frozen=True)
+class Previous:
+    """The version a spec replaces and what changed since: fields renamed (old id -> new id)
+    and removed (old ids). A field of the old version not named here keeps its id."""
+
+    version: int
+    renamed: dict[str, str] = field(default_factory=dict)
+    removed: tuple[str, ...] = ()
+
+
+#: What a bureau does with returns on an older version than its newest spec.
+OLD_VERSION_POLICIES = ("accept", "migrate", "refuse")
+
+
 @dataclass
 class Spec:
     template: str
@@ -198,6 +212,9 @@ class Spec:
     source: Path | None = None
     sha256: str = ""
     accepts: tuple[int, ...] = ()  # earlier versions the checker still accepts
+    previous: Previous | None = None  # the version this one replaces, for `xltools migrate`
+    old_versions: str = "accept"  # one of OLD_VERSION_POLICIES
+    obtain: str = ""  # where units get the current template, for the old-version messages
     extras: dict[str, Any] = field(default_factory=dict)
 
     def inputs(self) -> list[Field]:
