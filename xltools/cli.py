@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from . import __version__
+from .cli_zh import ChineseGroup  # before any command is declared: click's own texts in Chinese
 
 if TYPE_CHECKING:  # imported for real only by the commands that need them
     from .registry import Registry
@@ -19,7 +20,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141
 
 
-class _Commands(click.Group):
+class _Commands(ChineseGroup):
     """Bad input is answered by each command; anything else is our bug: say so in one line
     with a stable code, never with a traceback (set XLTOOLS_DEBUG=1 to see it)."""
 
