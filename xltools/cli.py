@@ -161,7 +161,7 @@ def _generate_roster(spec_obj: Spec, roster: Path, out_dir: Path) -> None:
     try:
         rows = read_roster(roster)
     except RosterError as error:
-        _fail(f"{roster}: [roster-unreadable] {error}", EXIT_PROBLEMS)
+        _fail(f"{roster}{error.where}: [{error.code}] {error}", EXIT_PROBLEMS)
     good, problems = validate_roster(spec_obj, rows)
     for problem in problems:
         click.echo(f"{roster}: {problem}", err=True)
@@ -257,6 +257,11 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
         _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
     try:
         content = yaml.safe_load(data.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        from .yaml_errors import explain
+
+        slip = explain(error, data.read_text(encoding="utf-8"))
+        _fail(f"{data}{slip.where()}: [fill-yaml-syntax] {slip.message}", EXIT_USAGE)
     except Exception as error:
         _fail(f"{data}: [fill-bad-data] 无法读取数据文件：{error}", EXIT_USAGE)
     if not isinstance(content, dict):
