@@ -227,19 +227,15 @@ def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None
     import json
 
     from .describe import describe as describe_fields
+    from .describe import describe_lines
 
     registry, _ = _open_template_info(workbook, specs_dir)
     result = describe_fields(workbook, registry, with_values=values)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
-    click.echo(f"{result['title']}  模板 {result['template']} 第 {result['version']} 版")
-    for entry in result["fields"]:
-        where = f"{entry['sheet']}!{entry['cell']}" if entry["sheet"] else "-"
-        locked = "锁定" if entry.get("locked") else "可填"
-        click.echo(
-            f"{entry['name']}\t{where}\t{entry['role']}\t{entry['type']}\t{locked}\t{entry['path']}"
-        )
+    for line in describe_lines(result, with_values=values):
+        click.echo(line)
 
 
 @main.command()
