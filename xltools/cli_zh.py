@@ -143,7 +143,7 @@ class _CodedUsageError(click.UsageError):
     """A usage error whose message already starts with its stable code."""
 
 
-def _coded(error: click.UsageError, ctx: click.Context) -> click.UsageError:
+def _coded(error: click.UsageError, ctx: click.Context | None) -> click.UsageError:
     """The same error, its message as ``[code] 中文``: the code a catalogue text carries, else
     one by the kind of error."""
     if isinstance(error, (_CodedUsageError, click.exceptions.NoArgsIsHelpError)):
@@ -215,8 +215,9 @@ class ChineseGroup(click.Group):
             raise _coded(error, ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
-        # "Missing command" and "No such command" are raised here, not while parsing.
+        # "Missing command" and "No such command" are raised here, not while parsing (with
+        # their context); so are a command's own usage errors, which keep theirs (often none).
         try:
             return super().invoke(ctx)
         except click.UsageError as error:
-            raise _coded(error, ctx) from None
+            raise _coded(error, None) from None
