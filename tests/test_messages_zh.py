@@ -160,6 +160,13 @@ def test_yaml_slip_is_found_on_its_own_line(
     assert not re.search(r"expected|found|while|could not", slip.message), slip.message
 
 
+def test_a_byte_order_mark_and_windows_line_ends_do_not_shift_the_place() -> None:
+    text = "\ufefftemplate： x\r\nversion: 1\r\n"
+    with pytest.raises(yaml.YAMLError) as raised:
+        yaml.safe_load(text)
+    assert explain(raised.value, text).where() == ":1:9"
+
+
 def test_full_width_text_before_the_error_is_not_blamed() -> None:
     # Chinese labels hold "（），" legitimately: only the construct that failed is searched.
     text = "a: 1\nlabel: 资金（万元），合计\nb: [1, 2\nc: 3\n"

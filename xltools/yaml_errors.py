@@ -82,7 +82,7 @@ def explain(error: Exception, text: str) -> YamlSlip:
             return YamlSlip(0, 0, f"YAML 语法错误：{error}")
         line, column = _line_column(text, position)
         return YamlSlip(line, column, "YAML 语法错误：文件中有不允许的控制字符，请删除")
-    lines = text.splitlines()
+    lines = text.removeprefix("\ufeff").splitlines()  # columns as the editor shows them
     end = problem_mark.line  # 0-based
     context_mark = getattr(error, "context_mark", None)
     context = str(getattr(error, "context", "") or "")
