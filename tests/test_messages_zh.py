@@ -74,6 +74,19 @@ def test_help_columns_line_up_with_chinese_metavars() -> None:
     assert len(starts) == 1, rows
 
 
+@pytest.mark.parametrize("command", ["check", "generate", "describe", "fill"])
+def test_help_wraps_chinese_to_the_terminal_width(command: str) -> None:
+    # click wrapped by characters (a Chinese line twice the terminal wide) and joined a
+    # paragraph's lines with a space ("交叉校验， 并写出").
+    from xltools.cli_zh import display_width
+
+    result = CliRunner().invoke(main, [command, "--help"], terminal_width=60)
+    lines = result.output.splitlines()
+    # generate's examples are a block kept as written (click's \b)
+    assert [line for line in lines if display_width(line) > 60 and "xltools " not in line] == []
+    assert not re.search(r"[，。] ", result.output), result.output
+
+
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [

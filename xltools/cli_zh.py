@@ -123,6 +123,67 @@ def display_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in plain)
 
 
+_CJK = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+# One Chinese character, a run of spaces or a run of other text; an opening mark stays with
+# what follows it (no line ends with "（").
+_TOKEN = re.compile(rf"[（《「『【“‘]*(?:[{_CJK}]|[^\s{_CJK}“‘]+)|\s+|.")
+_WIDE = re.compile(f"[{_CJK}]")
+_NO_LINE_START = frozenset("，。、；：！？）》」』】”’")
+_click_wrap_text = click.formatting.wrap_text
+
+
+def wrap_text(
+    text: str,
+    width: int = 78,
+    initial_indent: str = "",
+    subsequent_indent: str = "",
+    preserve_paragraphs: bool = False,
+) -> str:
+    """click's ``wrap_text`` for text with Chinese in it: click joins a paragraph's lines with a
+    space (``交叉校验， 并写出``) and wraps by characters, so Chinese lines came out twice as wide
+    as the terminal. Here lines join without a space beside Chinese, a line breaks between any
+    two Chinese characters (not before a closing mark), and width is in terminal columns."""
+    if not _WIDE.search(text):
+        return _click_wrap_text(text, width, initial_indent, subsequent_indent, preserve_paragraphs)
+    paragraphs = re.split(r"\n[ \t]*\n", text.expandtabs()) if preserve_paragraphs else [text]
+    out = []
+    for paragraph in paragraphs:
+        lines = paragraph.splitlines() or [""]
+        extra = " " * (len(lines[0]) - len(lines[0].lstrip()))
+        if preserve_paragraphs and lines[0].strip() == "\b":  # click's "keep these lines"
+            kept = [
+                (initial_indent if n == 0 else subsequent_indent) + extra + line
+                for n, line in enumerate(lines[1:])
+            ]
+            out.append("\n".join(kept))
+            continue
+        joined = lines[0].strip()
+        for line in lines[1:]:
+            line = line.strip()
+            if joined and line:
+                wide = _WIDE.match(joined[-1]) or _WIDE.match(line[0])
+                joined += ("" if wide else " ") + line
+        out.append(_fill(joined, width, initial_indent + extra, subsequent_indent + extra))
+    return "\n\n".join(out)
+
+
+def _fill(text: str, width: int, first: str, rest: str) -> str:
+    lines: list[str] = []
+    prefix, line = first, list[str]()  # the tokens of the line being filled
+    for token in _TOKEN.findall(text):
+        if display_width(prefix + "".join(line) + token) > width and line:
+            carried: list[str] = []
+            if token in _NO_LINE_START and len(line) > 1:
+                carried = [line.pop()]  # a closing mark takes the token before it along
+            lines.append((prefix + "".join(line)).rstrip())
+            prefix, line = rest, [t for t in carried if not t.isspace()]
+        if token.isspace() and not line:
+            continue  # no line starts with a space
+        line.append(token)
+    lines.append((prefix + "".join(line)).rstrip())
+    return "\n".join(lines)
+
+
 def _install() -> None:
     # Only click's modules that are loaded: importing the others (shell completion, the
     # editor) would cost start-up time for texts a person of ours never sees.
@@ -134,6 +195,7 @@ def _install() -> None:
         if callable(getattr(module, "ngettext", None)):
             module.ngettext = ngettext  # type: ignore[attr-defined]
     click.formatting.term_len = display_width  # type: ignore[assignment]
+    click.formatting.wrap_text = wrap_text
 
 
 _install()
