@@ -142,6 +142,17 @@ def test_chinese_whatever_lang_says(tmp_path: Path) -> None:
     assert "does not exist" not in result.stderr
 
 
+def test_the_chinese_command_line_loads_nothing_heavy() -> None:
+    # `xltools check one.xlsx` starts with the CLI module: the catalogue must not cost start-up.
+    code = (
+        "import sys, xltools.cli; "
+        "heavy = {'pandas', 'xlsxwriter', 'openpyxl', 'yaml'} & set(sys.modules); "
+        "assert not heavy, heavy"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=environment)
+
+
 # --- YAML slips -------------------------------------------------------------------------------
 
 SLIPS = [
