@@ -127,6 +127,15 @@ def test_output_pointing_at_a_folder_is_a_chinese_error(tmp_path: Path) -> None:
         assert not CLICK_ENGLISH.search(output), output
 
 
+def test_generate_of_several_specs_into_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    existing = tmp_path / "t.xlsx"
+    existing.write_bytes(b"")
+    spec_2022 = ROOT / "specs" / "project_expense_2022.yaml"
+    exit_code, output = _run("generate", str(SPEC_2023), str(spec_2022), "-o", str(existing))
+    assert exit_code == 2, output
+    assert "[usage-output-not-dir]" in output and "internal-error" not in output
+
+
 def test_chinese_whatever_lang_says(tmp_path: Path) -> None:
     environment = {**os.environ, "LANG": "en_US.UTF-8", "LC_ALL": "en_US.UTF-8", "LANGUAGE": "en"}
     environment["PYTHONPATH"] = str(ROOT)

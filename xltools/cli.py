@@ -138,6 +138,10 @@ def generate(spec_paths: tuple[Path, ...], output: Path, roster: Path | None) ->
         _generate_roster(specs[0], roster, output)
         return
     if len(specs) > 1 or output.is_dir() or not output.suffix:
+        if output.exists() and not output.is_dir():
+            _fail(
+                f"[usage-output-not-dir] 生成多个模板时 -o 应是文件夹，{output} 是文件", EXIT_USAGE
+            )
         for spec_obj in specs:
             target = output / template_file_name(spec_obj)
             generate_template(spec_obj, target)
