@@ -251,6 +251,25 @@ def test_unknown_key_with_a_full_width_colon_says_so(tmp_path: Path) -> None:
     assert "[spec-unknown-key]" in output and "全角冒号" in output, output
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        ("landscape: true", "landscape: 3", "应是 true 或 false，而不是 3"),
+        ("kind: fields", "kind: feilds", '"feilds" 不是可选值之一：'),
+        ("template: project_expense_2023\n", "", "缺少必填的键：template"),
+        ("type: text, required: true, max_length: 100}", "type: texte, required: true}", "texte"),
+    ],
+)
+def test_schema_problems_are_chinese(tmp_path: Path, old: str, new: str, words: str) -> None:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC_2023.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    _, output = _lint(spec)
+    schema = [line for line in output.splitlines() if "[spec-schema]" in line]
+    assert schema and any(words in line for line in schema), output
+    english = re.compile(r"is not (valid|of type|one of)|required property|Additional|unexpected")
+    assert not any(english.search(line) for line in schema), schema
+
+
 def test_fill_data_slip_names_file_line_and_column(tmp_path: Path) -> None:
     data = tmp_path / "data.yaml"
     data.write_text("project_name： 测试\nbudget: 1\n", encoding="utf-8")
