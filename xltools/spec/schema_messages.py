@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..yaml_errors import full_width_hint
@@ -32,7 +33,12 @@ def chinese(error: Any) -> str:
     kind, expected, instance = error.validator, error.validator_value, error.instance
     if kind == "additionalProperties" and isinstance(instance, dict):
         known = set(error.schema.get("properties", {}))
-        extra = [str(k) for k in instance if k not in known]
+        patterns = list(error.schema.get("patternProperties", {}))
+        extra = [
+            str(k)
+            for k in instance
+            if k not in known and not any(re.search(p, str(k)) for p in patterns)
+        ]
         return f"不认识的键：{'、'.join(extra)}" + full_width_hint("".join(extra))
     if kind == "required":
         missing = [k for k in expected if isinstance(instance, dict) and k not in instance]
