@@ -5,8 +5,11 @@ Click 8 passes each of its texts through ``gettext`` bound in each of its module
 option's help). So this module, imported before any command is declared, rebinds those names in
 click's already-loaded modules to a lookup in :data:`CATALOGUE` (click's msgid → Chinese; an
 unknown msgid stays as click wrote it). Usage errors get a stable English code in front, as the
-other messages of xltools have: ``错误：[usage-file-not-found] …``. Nothing here is heavy: it is
-imported at start-up by every command.
+other messages of xltools have: ``错误：[usage-file-not-found] …``. Help pages measure and wrap
+text in terminal columns (click's ``term_len`` and ``wrap_text`` in ``click.formatting`` are
+replaced), so Chinese lines up. The process-wide rebinding touches click only, and only its
+texts: xltools is the one click program in its process. Nothing here is heavy: it is imported at
+start-up by every command.
 """
 
 from __future__ import annotations
