@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from . import __version__
+from .cli_zh import ChineseGroup  # before any command is declared: click's own texts in Chinese
 
 if TYPE_CHECKING:  # imported for real only by the commands that need them
     from .registry import Registry
@@ -19,7 +20,7 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141
 
 
-class _Commands(click.Group):
+class _Commands(ChineseGroup):
     """Bad input is answered by each command; anything else is our bug: say so in one line
     with a stable code, never with a traceback (set XLTOOLS_DEBUG=1 to see it)."""
 
@@ -137,6 +138,10 @@ def generate(spec_paths: tuple[Path, ...], output: Path, roster: Path | None) ->
         _generate_roster(specs[0], roster, output)
         return
     if len(specs) > 1 or output.is_dir() or not output.suffix:
+        if output.exists() and not output.is_dir():
+            _fail(
+                f"[usage-output-not-dir] 生成多个模板时 -o 应是文件夹，{output} 是文件", EXIT_USAGE
+            )
         for spec_obj in specs:
             target = output / template_file_name(spec_obj)
             generate_template(spec_obj, target)
@@ -160,7 +165,7 @@ def _generate_roster(spec_obj: Spec, roster: Path, out_dir: Path) -> None:
     try:
         rows = read_roster(roster)
     except RosterError as error:
-        _fail(f"{roster}: [roster-unreadable] {error}", EXIT_PROBLEMS)
+        _fail(f"{roster}{error.where}: [{error.code}] {error}", EXIT_PROBLEMS)
     good, problems = validate_roster(spec_obj, rows)
     for problem in problems:
         click.echo(f"{roster}: {problem}", err=True)
@@ -226,19 +231,15 @@ def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None
     import json
 
     from .describe import describe as describe_fields
+    from .describe import describe_lines
 
     registry, _ = _open_template_info(workbook, specs_dir)
     result = describe_fields(workbook, registry, with_values=values)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2, default=str))
         return
-    click.echo(f"{result['title']}  模板 {result['template']} 第 {result['version']} 版")
-    for entry in result["fields"]:
-        where = f"{entry['sheet']}!{entry['cell']}" if entry["sheet"] else "-"
-        locked = "锁定" if entry.get("locked") else "可填"
-        click.echo(
-            f"{entry['name']}\t{where}\t{entry['role']}\t{entry['type']}\t{locked}\t{entry['path']}"
-        )
+    for line in describe_lines(result, with_values=values):
+        click.echo(line)
 
 
 @main.command()
@@ -256,6 +257,11 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
         _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
     try:
         content = yaml.safe_load(data.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        from .yaml_errors import explain
+
+        slip = explain(error, data.read_text(encoding="utf-8"))
+        _fail(f"{data}{slip.where()}: [fill-yaml-syntax] {slip.message}", EXIT_USAGE)
     except Exception as error:
         _fail(f"{data}: [fill-bad-data] 无法读取数据文件：{error}", EXIT_USAGE)
     if not isinstance(content, dict):

@@ -57,7 +57,12 @@ class RosterRow:
 
 
 class RosterError(ValueError):
-    """The roster file as a whole cannot be read."""
+    """The roster file as a whole cannot be read; ``where`` is ``:line:column`` when known."""
+
+    def __init__(self, message: str, code: str = "roster-unreadable", where: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.where = where
 
 
 def read_roster(path: Path) -> list[RosterRow]:
@@ -66,7 +71,14 @@ def read_roster(path: Path) -> list[RosterRow]:
         if suffix in (".yaml", ".yml", ".json"):
             import yaml
 
-            content = yaml.safe_load(path.read_text(encoding="utf-8"))
+            text = path.read_text(encoding="utf-8")
+            try:
+                content = yaml.safe_load(text)
+            except yaml.YAMLError as error:
+                from .yaml_errors import explain
+
+                slip = explain(error, text)
+                raise RosterError(slip.message, "roster-yaml-syntax", slip.where()) from None
             if isinstance(content, dict) and "bureaus" in content:
                 content = content["bureaus"]
             if not isinstance(content, list):

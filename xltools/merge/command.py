@@ -10,6 +10,8 @@ from typing import Any, NoReturn
 
 import click
 
+from ..cli_zh import ChineseCommand  # before the command is declared: click's texts in Chinese
+
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
 
 
@@ -27,7 +29,7 @@ class _Progress:
         self.bar.__exit__(None, None, None)
 
 
-@click.command("merge")
+@click.command("merge", cls=ChineseCommand)
 @click.argument("inputs", metavar="INPUTS...", nargs=-1, required=True)
 @click.option(
     "-o",
@@ -67,7 +69,7 @@ class _Progress:
 @click.option(
     "--scheduler",
     envvar="XLTOOLS_SCHEDULER",
-    metavar="ADDRESS",
+    metavar="地址",
     help="在 Dask 集群上检查：调度器地址（如 tcp://10.0.0.5:8786；默认 $XLTOOLS_SCHEDULER），"
     "输入可以是各工作进程都能读到的路径或 URL（file://、s3:// 等）；"
     "需要 pip install 'xltools[cluster]'。不给则在本机多进程检查",

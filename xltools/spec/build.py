@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ..expr import ExpressionError, Name, Node, parse, substitute
+from ..yaml_errors import explain as explain_yaml_error
+from ..yaml_errors import full_width_hint
 from .model import (
     FIELD_TYPES,
     NUMERIC_TYPES,
@@ -166,7 +168,8 @@ class _Builder:
         if unknown:
             self.problem(
                 "spec-unknown-key",
-                f"字段 {field_id} 有未知的设置：{', '.join(sorted(unknown))}",
+                f"字段 {field_id} 有未知的设置：{', '.join(sorted(unknown))}"
+                + full_width_hint("".join(unknown)),
                 where,
             )
         ftype = str(definition.get("type", "text"))
@@ -438,7 +441,10 @@ class _Builder:
         unknown = set(preset) - set(col_keys)
         if unknown:
             self.problem(
-                "spec-unknown-key", f"行 {prefix} 有不存在的列：{', '.join(sorted(unknown))}", where
+                "spec-unknown-key",
+                f"行 {prefix} 有不存在的列：{', '.join(sorted(unknown))}"
+                + full_width_hint("".join(unknown)),
+                where,
             )
         row: dict[str, str] = {}
         for column in columns:
@@ -836,9 +842,8 @@ def build(
         problems.add("spec-unreadable", f"无法读取规范文件：{error.strerror or error}")
         return None, problems
     except Exception as error:  # yaml.YAMLError and friends: report, never crash
-        mark = getattr(error, "problem_mark", None)
-        problems.add("spec-yaml-syntax", f"YAML 语法错误：{getattr(error, 'problem', error)}",
-                     (mark.line + 1) if mark else 0, (mark.column + 1) if mark else 0)  # fmt: skip
+        slip = explain_yaml_error(error, path.read_text(encoding="utf-8", errors="replace"))
+        problems.add("spec-yaml-syntax", slip.message, slip.line, slip.column)
         return None, problems
     if not isinstance(raw, dict):
         problems.add("spec-schema", "规范文件的顶层应是一个映射（template、version、sheets …）", 1)

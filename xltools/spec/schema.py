@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from .problems import Problem
+from .schema_messages import chinese
 from .source import line_at
 
 SCHEMA_FILE = "spec.schema.json"
@@ -36,7 +37,7 @@ def schema_problems(raw: Any) -> list[Problem]:
         problems.append(
             Problem(
                 "spec-schema",
-                f"结构不符合规范格式（{where}）：{leaf.message}",
+                f"结构不符合规范格式（{where}）：{chinese(leaf)}",
                 None,
                 line_at(raw, path),
             )
