@@ -208,7 +208,12 @@ def test_the_corpus_exercises_the_accounting(local: Local) -> None:
     # superseded: 6 first submissions + 2 duplicates; rejected: tampered + 4 junk.
     assert local.line == "输入 500 个文件：采纳 487，被替代 8，未采纳 5"
     codes = set(local.frames["rejected"]["code"])
-    assert {"superseded", "read-not-a-zip", "read-empty-file", "skipped-temporary"} <= codes
+    assert {
+        "superseded-duplicate",
+        "read-not-a-zip",
+        "read-empty-file",
+        "skipped-temporary",
+    } <= codes
     assert any(code.startswith("tamper-") for code in codes)
     assert local.frames["summary"]["errors"].max() > 0
     assert local.frames["summary"]["total"].nunique() >= 5

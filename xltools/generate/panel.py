@@ -4,7 +4,9 @@ problem while filling, long before the finance bureau's checker would.
 Each check is the same expression tree the checker evaluates (``spec.checks``: the spec's own
 checks, row checks, weight checks and required fields), compiled to a status formula on a first
 sheet ``自检``, and to conditional formatting that marks the offending cell on the form while the
-problem stands. The panel is a sheet of its own, so it is never part of the form's printout.
+problem stands (:mod:`xltools.generate.marks`). The panel is a sheet of its own, after the
+form, and prints nothing: its print area is one empty cell, so Ctrl+P and a PDF export give
+the form alone.
 
 What does not depend on the values (rows, formula texts, links, marks) is planned once per
 spec (:func:`plan_panel`); a bureau's workbook adds only the statuses, which are remembered by
@@ -30,6 +32,7 @@ from .styles import FONT
 OK, TODO = "通过", "待处理"
 FIRST_ROW: Final = 5  # 0-based row of the first check
 OVERALL_CELL: Final = (1, 1)  # 0-based (row, col) of the overall status formula
+PRINT_CELL: Final = (0, 6)  # G1, always empty: the panel's print area
 HEADER = ("序号", "级别", "检查内容", "位置", "状态")
 SEVERITY_LABEL: Final = {"error": "错误", "warning": "提醒", "info": "提示"}
 ERROR_FILL, WARNING_FILL = "#FF7C80", "#FFD966"
@@ -81,6 +84,8 @@ class MarkRule:
     col: int
     criteria: str
     severity: str
+    check: int  # its index in the spec's checks
+    quiet: bool = False  # a required field left empty: work to do, not an error
 
 
 @dataclass
@@ -132,7 +137,7 @@ class StatusCache:
 def plan_panel(spec: Spec, layout: Layout) -> PanelPlan:
     positions = layout.field_positions()
     rows, marks = [], []
-    for check in spec.checks:
+    for index, check in enumerate(spec.checks):
         anchor = anchor_at(check, positions)
         link = None
         if anchor is not None:
@@ -141,7 +146,12 @@ def plan_panel(spec: Spec, layout: Layout) -> PanelPlan:
             link = (f"internal:{quoted}!{where}", where)
             if check.severity in MARKED:
                 criteria = "=" + to_formula(problem_node(check), str)
-                marks.append(MarkRule(anchor[0], anchor[1], anchor[2], criteria, check.severity))
+                quiet = check.code == "value-required"
+                marks.append(
+                    MarkRule(
+                        anchor[0], anchor[1], anchor[2], criteria, check.severity, index, quiet
+                    )
+                )
         rows.append(
             PanelRow(
                 check.severity,
@@ -179,7 +189,7 @@ def panel_cells(plan: PanelPlan, values: dict[str, Any]) -> dict[str, str]:
 def write_panel(
     workbook: Workbook, plan: PanelPlan, values: dict[str, Any], password: str
 ) -> Worksheet:
-    """Add the panel sheet (call before the form sheets are added, so it comes first)."""
+    """Add the panel sheet (after the form sheets: the form is what opens and prints)."""
     sheet = workbook.add_worksheet(PANEL_SHEET)
     base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "text_wrap": True}
     title = workbook.add_format({**base, "bold": True, "font_size": 14})
@@ -248,9 +258,9 @@ def write_panel(
         {"type": "text", "criteria": "begins with", "value": "还有", "format": todo_error},
     )
     sheet.freeze_panes(FIRST_ROW, 0)
-    sheet.set_paper(9)
-    sheet.fit_to_pages(1, 0)
-    sheet.repeat_rows(FIRST_ROW - 1)
+    # Never printed: a print area of one empty cell is an empty page, which LibreOffice skips
+    # and Excel reports as nothing to print (the form, first and active, is what Ctrl+P gives).
+    sheet.print_area(*PRINT_CELL, *PRINT_CELL)
     sheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
     return sheet
 
@@ -260,17 +270,3 @@ def _count(severity: str, last: int) -> str:
     label = SEVERITY_LABEL[severity]
     first, end = FIRST_ROW + 1, last + 1
     return f'COUNTIFS($B${first}:$B${end},"{label}",$E${first}:$E${end},"{TODO}")'
-
-
-def mark_cells(workbook: Workbook, worksheets: dict[str, Worksheet], plan: PanelPlan) -> None:
-    """Conditional formatting on the form: the cell a check points at turns red (error) or
-    amber (warning) while its check fails."""
-    formats = {
-        "error": workbook.add_format({"bg_color": ERROR_FILL}),
-        "warning": workbook.add_format({"bg_color": WARNING_FILL}),
-    }
-    for mark in plan.marks:
-        worksheets[mark.sheet].conditional_format(
-            mark.row, mark.col, mark.row, mark.col,
-            {"type": "formula", "criteria": mark.criteria, "format": formats[mark.severity]},
-        )  # fmt: skip

@@ -23,6 +23,7 @@ from ..expr import BLANK, ExcelError
 from ..spec.model import Field, Spec
 from .book import ProtectedWorkbook
 from .layout import Cell, Layout, SheetLayout
+from .marks import mark_cells
 from .metadata import (
     FORMAT_MARKER,
     LIST_NAME_PREFIX,
@@ -32,7 +33,7 @@ from .metadata import (
     fingerprint,
     prefill_json,
 )
-from .panel import mark_cells, write_panel
+from .panel import write_panel
 from .plan import Plan, absolute, build_plan
 from .styles import Styles
 
@@ -101,8 +102,6 @@ def _write(workbook: Workbook, plan: Plan, prefill: dict[str, Any], password: st
     values = recompute(spec, prefill)
     lists_used: dict[str, tuple[str, ...]] = {}
     worksheets: dict[str, Worksheet] = {}
-    if spec.checks:
-        write_panel(workbook, plan.panel, values, password)  # first, so it is the first tab
     for sheet_plan in plan.sheets:
         worksheet = workbook.add_worksheet(sheet_plan.layout.name)
         worksheets[sheet_plan.layout.name] = worksheet
@@ -139,7 +138,11 @@ def _write(workbook: Workbook, plan: Plan, prefill: dict[str, Any], password: st
         worksheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
     for name, target in plan.range_names:
         workbook.define_name(name, target)
-    mark_cells(workbook, worksheets, plan.panel)
+    mark_cells(workbook, worksheets, spec, plan.layout, plan.panel, prefilled=prefill.keys())
+    # The form first and active: it is what opens, and what Ctrl+P prints (the active sheet).
+    next(iter(worksheets.values())).activate()
+    if spec.checks:
+        write_panel(workbook, plan.panel, values, password)
     _write_lists(workbook, lists_used, password)
 
 

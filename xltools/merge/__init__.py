@@ -6,6 +6,8 @@
         result.summary                  # pandas DataFrames: summary, indicators, findings,
         result.rejected                 # rejected, manifest
         result.counts.accepted
+    # which copy of a submission counts: supersede="fewest-errors" (default), "saved", "first",
+    # or "submitted" with submissions=read_submissions("record.csv")
 
 The package's top level imports nothing heavy (the CLI imports ``xltools.merge.command`` at
 start-up): the names below are loaded when first used.
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from .executor import Executor, InProcess, LocalPool
     from .inputs import ArchiveLimits, InputError
     from .safe import neutralise
+    from .submissions import read_submissions
     from .worker import FileResult, check_one
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "check_one",
     "merge",
     "neutralise",
+    "read_submissions",
 ]
 
 _WHERE = {
@@ -50,6 +54,7 @@ _WHERE = {
     "ArchiveLimits": "inputs",
     "InputError": "inputs",
     "neutralise": "safe",
+    "read_submissions": "submissions",
     "FileResult": "worker",
     "check_one": "worker",
 }

@@ -54,10 +54,17 @@ class _Progress:
 )
 @click.option(
     "--supersede",
-    type=click.Choice(["latest", "first"]),
-    default="latest",
+    type=click.Choice(["fewest-errors", "saved", "submitted", "first", "latest"]),
+    default="fewest-errors",
     show_default=True,
-    help="同一单位同一项目多次提交时：采纳最新的（按文件修改时间）或最先的",
+    help="同一单位同一项目有多份时采纳哪一份：错误最少的（再按工作簿保存时间）、工作簿保存时间"
+    "最晚的（saved，latest 同义）、提交记录最晚的（submitted，需 --submissions）或最早保存的"
+    "（first）；文件修改时间只在最后用于区分",
+)
+@click.option(
+    "--submissions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="提交记录 CSV（列 file, submitted_at），供 --supersede submitted 使用",
 )
 @click.option("--strict", is_flag=True, help="有任何错误的文件都不采纳（默认采纳并在汇总中计数）")
 @click.option(
@@ -88,6 +95,7 @@ def merge_command(
     csv_dir: Path | None,
     sqlite: Path | None,
     supersede: str,
+    submissions: Path | None,
     strict: bool,
     workers: int | None,
     scheduler: str | None,
@@ -103,8 +111,10 @@ def merge_command(
     \b
     每个输入只计一次：输入 N = 采纳 + 被替代 + 未采纳（附原因），“清单”工作表逐个列出。
     · 同一单位同一项目多次提交只采纳一份。“同一”指：有下发时盖的单位编号的，模板 + 单位编号；
-      否则模板 + 单位名称 + 项目名称。--supersede latest（默认）采纳文件修改时间最新的一份
-      （时间相同取文件名较大的），first 采纳最早的一份。
+      否则模板 + 单位名称 + 项目名称。--supersede fewest-errors（默认）采纳错误最少的一份，
+      相同时取工作簿自身保存时间较晚的；saved 按工作簿保存时间；submitted 按提交记录
+      （--submissions）；first 取最早保存的。文件修改时间经邮件、U 盘拷贝不可靠，只在以上都
+      相同时使用，并在原因中注明。每份被替代的文件都写明被哪一份替代、为什么。
     · 有一般校验错误（漏填、格式不对）的文件默认采纳：按规范重新计算的分数进“汇总”，
       错误数列在“汇总”，每个问题列在“问题清单”；加 --strict 则不采纳。
     · 被篡改、不是模板、未知模板或版本已停用、无法读取（含压缩炸弹）的文件不采纳。
@@ -117,6 +127,8 @@ def merge_command(
     from .cluster import ClusterError  # light: Dask itself loads only with --scheduler
     from .core import MissingDependency, Outputs, merge
     from .inputs import InputError
+    from .submissions import read_submissions
+    from .supersede import POLICIES
 
     if output.suffix.lower() != ".xlsx":
         _fail(f"[usage-output-not-xlsx] -o 应是 .xlsx 文件，而不是 “{output}”")
@@ -125,6 +137,13 @@ def merge_command(
     except LimitsError as error:
         _fail(f"[usage-bad-limits] {error}")
     outputs = Outputs(xlsx=output, csv=csv_dir, parquet=parquet, sqlite=sqlite)
+    policy = next(p for p in POLICIES if p == supersede)
+    record = None
+    if submissions is not None:
+        try:  # before any file is checked: a bad record is a usage error
+            record = read_submissions(submissions)
+        except InputError as error:
+            _fail(str(error))
     client: Any = None
     executor: Any = None
     if scheduler:
@@ -146,7 +165,8 @@ def merge_command(
             list(inputs),
             specs_dir=specs_dir,
             outputs=outputs,
-            supersede="first" if supersede == "first" else "latest",
+            supersede=policy,
+            submissions=record,
             strict=strict,
             workers=workers,
             executor=executor,

@@ -10,12 +10,13 @@ Accounting — every input is exactly one of:
   (``--strict``) rejects every file with an error instead.
 * **superseded**: a candidate for acceptance, but another submission of the same bureau and
   project is kept. The key is ``(template, bureau id)`` when the workbook carries the bureau id
-  it was distributed with, else ``(template, unit name, project name)`` (the project name only
-  when the spec has a ``project_name`` field; a file with neither unit nor project is its own
-  key). With ``supersede="latest"`` (the default) the newest file wins, by the workbook file's
-  modification time (for archive members, the time the zip records), ties broken by the larger
-  file name; with ``"first"`` the oldest wins, ties broken by the smaller name. Rejected files
-  never supersede anything: a tampered resubmission does not replace a good earlier one.
+  it was distributed with (the distribution stamp), else ``(template, unit name, project
+  name)`` (the project name only when the spec has a ``project_name`` field; a file with
+  neither unit nor project is its own key). Which copy is kept is a declared policy
+  (:mod:`xltools.merge.supersede`): by default the one with the fewest errors, then the latest
+  workbook save time; the file system's time is only a late tie-break, and said so. Each
+  superseded file names the copy kept and why. Rejected files never supersede anything: a
+  tampered resubmission does not replace a good earlier one.
 * **rejected**, with a code and a reason: not a workbook, unreadable (damaged, encrypted, too
   large, a zip bomb), not one of our templates, an unknown template, a version no longer
   accepted, tampered (any ``tamper-*`` finding of severity error), an archive refused as a
@@ -32,25 +33,27 @@ import shutil
 import sys
 import tempfile
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from .executor import Executor, default_workers, make_executor
 from .inputs import DEFAULT_ARCHIVE_LIMITS, ArchiveLimits, InputError, InputItem, expand
 from .spool import REJECTED, Spool, tables
+from .supersede import DEFAULT_POLICY, POLICIES, Candidate, Policy, decide, parse_time
+from .supersede import submission_lookup as _lookup
 from .worker import FileResult
 
 if TYPE_CHECKING:
     import pandas as pd
 
-Supersede = Literal["latest", "first"]
+Supersede = Policy  # the name earlier releases exported
 SMALL_BATCH = 8  # fewer files than this are checked in the calling process
 PARALLEL_OUTPUTS_FROM = 1000  # inputs from which CSV & co. are written beside the workbook
-SUPERSEDE_RULES: tuple[Supersede, ...] = ("latest", "first")
+SUPERSEDE_RULES: tuple[Supersede, ...] = POLICIES
 
 
 @dataclass
@@ -161,7 +164,8 @@ def merge(
     *,
     specs_dir: str | Path | None = None,
     outputs: Outputs | None = None,
-    supersede: Supersede = "latest",
+    supersede: Supersede = DEFAULT_POLICY,
+    submissions: Mapping[str, float] | None = None,
     strict: bool = False,
     workers: int | None = None,
     executor: Executor | None = None,
@@ -174,6 +178,10 @@ def merge(
     each, when the ``executor`` reads them: :class:`~xltools.merge.cluster.DaskCluster`).
     ``workers``: processes (``None`` or 0 = one per core, 1 = in this process); or give an
     ``executor``.
+    ``supersede``: which of several copies of one submission is kept (see
+    :mod:`xltools.merge.supersede`); ``submissions`` (file name -> seconds since the epoch, as
+    :func:`~xltools.merge.submissions.read_submissions` reads a record) is what
+    ``"submitted"`` orders by, and is asked for by that policy alone.
     ``progress(n)`` is called with the number of inputs and must return a callable that is
     called once per input done (and may have a ``close``). Raises
     :class:`~xltools.merge.inputs.InputError` when an argument names nothing and
@@ -181,6 +189,11 @@ def merge(
     """
     if supersede not in SUPERSEDE_RULES:
         raise ValueError(f"supersede must be one of {SUPERSEDE_RULES}, not {supersede!r}")
+    if (supersede == "submitted") != (submissions is not None):
+        raise InputError(
+            "[usage-submissions-policy] 提交记录（--submissions）与 --supersede submitted 须同时"
+            "给出：按提交记录决定采纳哪一份，需要那份记录；其他规则不读它"
+        )
     outputs = outputs or Outputs()
     _refuse_output_as_input(paths, outputs)
     if outputs.parquet is not None:
@@ -207,12 +220,13 @@ def merge(
         specs = str(specs_dir) if specs_dir is not None else None
         tick = progress(len(items)) if progress else None
         try:
-            keys = _check_all(items, spool, run, specs, tick)
+            submitted = _lookup(dict(submissions)) if submissions is not None else None
+            keys = _check_all(items, spool, run, specs, tick, submitted)
         finally:
             close = getattr(tick, "close", None)
             if close is not None:
                 close()
-        spool.set_status(_decide(keys, spool, supersede, strict))
+        spool.set_status(decide(keys, supersede, strict))
         spool.finish()
         counts = spool.counts()
         total = Counts(len(items), counts["accepted"], counts["superseded"], counts["rejected"])
@@ -240,24 +254,14 @@ def _refuse_output_as_input(paths: Sequence[str | Path], outputs: Outputs) -> No
             )
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    """The little the supersession decision needs of one file."""
-
-    index: int
-    key: tuple[str, ...]
-    mtime: float
-    name: str
-    errors: int
-
-
 def _check_all(
     items: list[InputItem],
     spool: Spool,
     run: Executor,
     specs: str | None,
     tick: Callable[[], Any] | None,
-) -> list[_Candidate]:
+    submitted: Callable[[str], float | None] | None = None,
+) -> list[Candidate]:
     to_check: list[int] = []
     for index, item in enumerate(items):
         if item.refused:
@@ -267,7 +271,7 @@ def _check_all(
                 tick()
         else:
             to_check.append(index)
-    candidates: list[_Candidate] = []
+    candidates: list[Candidate] = []
     for position, found in run.run([items[i].path for i in to_check], specs):
         index = to_check[position]
         item = items[index]
@@ -275,7 +279,16 @@ def _check_all(
         spool.add_result(index, item.display, found, mtime)
         if found.candidate:
             candidates.append(
-                _Candidate(index, _key(index, found), mtime, item.display, found.errors)
+                Candidate(
+                    index,
+                    _key(index, found),
+                    item.display,
+                    found.errors,
+                    found.sha256,
+                    saved=parse_time(found.saved),
+                    mtime=mtime,
+                    submitted=submitted(item.display) if submitted else None,
+                )
             )
         if tick:
             tick()
@@ -294,46 +307,6 @@ def _key(index: int, found: FileResult) -> tuple[str, ...]:
 
 def _norm(text: str) -> str:
     return " ".join(text.split())
-
-
-def _decide(
-    candidates: list[_Candidate], spool: Spool, rule: Supersede, strict: bool
-) -> list[tuple[str, str, str, int | None, int]]:
-    updates: list[tuple[str, str, str, int | None, int]] = []
-    groups: dict[tuple[str, ...], list[_Candidate]] = {}
-    for candidate in candidates:
-        if strict and candidate.errors:
-            updates.append(
-                (
-                    "rejected",
-                    "strict-errors",
-                    f"有 {candidate.errors} 个错误（--strict：有错误的文件不采纳）",
-                    None,
-                    candidate.index,
-                )
-            )
-            continue
-        groups.setdefault(candidate.key, []).append(candidate)
-    for group in groups.values():
-        if len(group) < 2:
-            continue
-        ordered = sorted(group, key=lambda c: (c.mtime, Path(c.name).name, c.name, c.index))
-        keep = ordered[-1] if rule == "latest" else ordered[0]
-        what = "较新" if rule == "latest" else "最先"
-        for other in group:
-            if other is keep:
-                continue
-            updates.append(
-                (
-                    "superseded",
-                    "superseded",
-                    f"同一单位、同一项目有{what}的提交 {keep.name}"
-                    f"（按文件修改时间，--supersede {rule}）",
-                    keep.index,
-                    other.index,
-                )
-            )
-    return updates
 
 
 def _digest(path: str) -> tuple[str, int | None]:

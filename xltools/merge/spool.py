@@ -28,7 +28,8 @@ CREATE TABLE files (
     status TEXT NOT NULL, code TEXT, reason TEXT, superseded_by INTEGER,
     template TEXT, version INTEGER, title TEXT, bureau_id TEXT, unit TEXT, project TEXT,
     funds_initial REAL, funds_budget REAL, funds_spent REAL, execution_rate REAL,
-    total REAL, grade TEXT, errors INTEGER, warnings INTEGER, infos INTEGER, seconds REAL
+    total REAL, grade TEXT, errors INTEGER, warnings INTEGER, infos INTEGER, seconds REAL,
+    saved TEXT
 );
 CREATE TABLE group_scores (
     file_id INTEGER NOT NULL, ord INTEGER, key TEXT, label TEXT, score REAL, weight REAL
@@ -86,7 +87,7 @@ class Spool:
         funds = result.funds
         self.connection.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?, ?)",
+            " ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 index,
                 display,
@@ -112,6 +113,7 @@ class Spool:
                 result.warnings,
                 result.infos,
                 result.seconds,
+                result.saved or None,
             ),
         )
         if result.candidate:
@@ -352,9 +354,10 @@ MANIFEST: Final = Table(
         _c("file", "文件", width=40),
         _c("sha256", "SHA-256", width=20),
         _c("bytes", "大小（字节）", "int"),
+        _c("saved", "工作簿保存时间", width=21),
         _c(
             "modified",
-            "修改时间",
+            "文件修改时间",
             sql="CASE WHEN f.mtime IS NULL THEN NULL"
             " ELSE datetime(f.mtime, 'unixepoch', 'localtime') END",
             width=19,

@@ -137,6 +137,7 @@ def _table_sheet(
         column_formats,
         formats["header"],
     )
+    _percent_where_unit_is_percent(worksheet, table, count, formats["percent"])
     labelled = [(n, c.labels) for n, c in enumerate(table.columns) if c.labels is not None]
     write_row = RowWriter(worksheet, 0, column_formats).write_row
     row = 0
@@ -146,6 +147,24 @@ def _table_sheet(
             if row > count:
                 return
             write_row(row, _labelled(values, labelled) if labelled else values)
+
+
+def _percent_where_unit_is_percent(worksheet: Any, table: Table, rows: int, percent: Any) -> None:
+    """指标明细 keeps a percent target as the fraction the rules use (0.95): shown as 95.00%
+    in a row whose unit is ``%``, as the form shows it, instead of 0.95 beside a % column."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    keys = [c.key for c in table.columns]
+    if "measure_unit" not in keys or rows < 1:
+        return
+    unit = f"${xl_col_to_name(keys.index('measure_unit'))}2"
+    for key in ("target", "actual"):
+        if key in keys:
+            col = keys.index(key)
+            worksheet.conditional_format(
+                1, col, rows, col,
+                {"type": "formula", "criteria": f'={unit}="%"', "format": percent},
+            )  # fmt: skip
 
 
 def _labelled(values: Sequence[Any], labelled: list[tuple[int, Mapping[str, str]]]) -> list[Any]:

@@ -63,6 +63,7 @@ class FileResult:
     sha256: str = ""
     bytes: int = 0
     mtime: float = 0.0
+    saved: str = ""  # the workbook's own save time (docProps/core.xml), as written
     seconds: float = 0.0
     template: str = ""
     version: int = 0
@@ -137,6 +138,7 @@ def _check(result: FileResult, path: Path, registry: Registry) -> None:
     from ..check.run import check_file
 
     report, workbook = check_file(path, registry)
+    result.saved = workbook.saved if workbook is not None else ""
     del workbook
     result.sha256, result.bytes, result.seconds = report.sha256, report.bytes, report.seconds
     result.template, result.version, result.title = report.template, report.version, report.title

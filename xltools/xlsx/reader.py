@@ -169,6 +169,10 @@ class RawWorkbook:
     #: ("Microsoft Excel", "LibreOffice/7.4…", "gnumeric", "WPS …"), else the workbook's
     #: ``fileVersion appName`` ("xl", "Calc"); "" when neither says.
     application: str = ""
+    #: The workbook's own save time, docProps/core.xml ``dcterms:modified`` as written
+    #: ("2024-03-01T09:30:00Z"); "" when the file does not say. Unlike the file system's
+    #: time it travels inside the file, through mail attachments and USB copies.
+    saved: str = ""
     #: The shared string table (xl/sharedStrings.xml), index -> text.
     shared_strings: list[str] = field(default_factory=list)
     #: name -> sheet, as written (a check looks sheets up a thousand times)
@@ -620,6 +624,27 @@ class _AppProperties:
     def end(self, name: str) -> None:
         if self._text is not None:
             self.application = "".join(self._text).strip()[:200]
+            self._text = None
+
+    def data(self, text: str) -> None:
+        if self._text is not None:
+            self._text.append(text)
+
+
+class _CoreProperties:
+    """docProps/core.xml: only ``dcterms:modified``, the time the workbook was last saved."""
+
+    def __init__(self) -> None:
+        self.modified = ""
+        self._text: list[str] | None = None
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if name.rpartition("}")[2] == "modified":
+            self._text = []
+
+    def end(self, name: str) -> None:
+        if self._text is not None:
+            self.modified = "".join(self._text).strip()[:40]
             self._text = None
 
     def data(self, text: str) -> None:
@@ -1829,6 +1854,7 @@ class _Reader:
                     raise
                 found = ""
             application = found or application
+        saved = self.saved_time(package)
 
         macro_sheets = any(sheet.kind == "macrosheet" for sheet in sheets)
         return RawWorkbook(
@@ -1850,5 +1876,23 @@ class _Reader:
             local_names=local,
             parts=names,
             application=application,
+            saved=saved,
             shared_strings=strings.strings,
         )
+
+    def saved_time(self, package: _Rels) -> str:
+        """docProps/core.xml's ``dcterms:modified``; "" when absent or damaged (it only
+        dates the file; a bomb there is still refused). Parsed fresh: it differs per file."""
+        for _, target in package.of_type("/core-properties"):
+            info = self.info(self.target("", target))
+            if info is None:
+                continue
+            handler = _CoreProperties()
+            try:
+                self.parse(info, handler.start, handler.end, handler.data)
+            except WorkbookReadError as error:
+                if error.code not in ("read-corrupt-zip", "read-xml-malformed"):
+                    raise
+                return ""
+            return handler.modified
+        return ""
