@@ -243,17 +243,36 @@ def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None
 
 @main.command()
 @click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="输出的 .xlsx；DATA 有多份数据时为输出文件夹",
+)
 @_SPECS_OPTION
 def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> None:
-    """把 DATA（YAML 或 JSON，按字段 id）写入模板的输入单元格，另存为 OUTPUT。"""
+    """把 DATA（YAML 或 JSON，按字段 id）写入模板的输入单元格，另存为 OUTPUT。
+
+    \b
+    xltools fill 模板.xlsx 甲县.yaml -o 甲县.xlsx      一份
+    xltools fill 模板.xlsx 数据.csv -o 已填写/         每行一份（列为字段 id 或标签，file 列为文件名）
+    xltools fill 模板.xlsx 数据文件夹/ -o 已填写/      每个 .yaml/.json 一份
+
+    退出码：0 全部写出，1 有数据不能写入（其余照常写出），2 用法错误。
+    """
+    from .fill_batch import is_batch
+
+    if output.resolve() == template.resolve():
+        _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
+    if is_batch(data):
+        _fill_batch(template, data, output, specs_dir)
+        return
     import yaml
 
     from .fill import fill_workbook
 
-    if output.resolve() == template.resolve():
-        _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
     try:
         content = yaml.safe_load(data.read_text(encoding="utf-8"))
     except Exception as error:
@@ -267,6 +286,35 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
             click.echo(str(refusal), err=True)
         _fail(f"有 {len(errors)} 个值不能写入，未生成文件。", EXIT_PROBLEMS)
     click.echo(f"已填写 {output}")
+
+
+def _fill_batch(template: Path, data: Path, out_dir: Path, specs_dir: Path | None) -> None:
+    """Many returns from one table or folder: the template is read once (fill_batch.py)."""
+    from .fill import FillError, LoadedTemplate
+    from .fill_batch import BatchError, fill_batch, read_batch
+
+    if out_dir.suffix.lower() == ".xlsx" or (out_dir.exists() and not out_dir.is_dir()):
+        _fail(
+            f"[usage-output-not-dir] DATA 有多份数据时 -o 应是文件夹，而不是 {out_dir}", EXIT_USAGE
+        )
+    _, spec_obj = _open_template_info(template, specs_dir)
+    try:
+        rows = read_batch(data, spec_obj)
+    except BatchError as error:
+        _fail(f"{data}: {error}\n未生成任何文件。", EXIT_USAGE)
+    loaded = LoadedTemplate.load(template, spec_obj)
+    if isinstance(loaded, FillError):
+        _fail(f"{template}: {loaded}", EXIT_PROBLEMS)
+    with click.progressbar(length=len(rows), label="填写", file=sys.stderr) as bar:
+        result = fill_batch(loaded, rows, out_dir, tick=lambda: bar.update(1))
+    for line in result.problems:
+        click.echo(f"{data}: {line}", err=True)
+    click.echo(
+        f"共 {len(rows)} 份数据：已填写 {len(result.written)} 份到 {out_dir}，"
+        f"{result.failed} 份有问题未生成。"
+    )
+    if result.failed:
+        sys.exit(EXIT_PROBLEMS)
 
 
 @main.command()
