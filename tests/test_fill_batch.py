@@ -115,3 +115,25 @@ def test_a_single_data_file_still_fills_one_workbook(template: Path, tmp_path: P
     data.write_text(yaml.safe_dump(example_data(), allow_unicode=True), encoding="utf-8")
     code, output = _fill(str(template), str(data), "-o", str(tmp_path / "一份.xlsx"))
     assert code == 0 and "已填写" in output and (tmp_path / "一份.xlsx").is_file()
+
+
+def test_problems_name_the_column_as_written_and_a_yaml_list_works(
+    template: Path, tmp_path: Path
+) -> None:
+    the_spec = spec()
+    unit_label, phone_label = (the_spec.fields[f].label for f in ("unit_name", "phone"))
+    data = _write_csv(
+        tmp_path / "标签.csv",
+        ["文件名", unit_label, phone_label],
+        [["甲", "测试单位甲", "13800000000"], ["乙", "测试单位乙", "测试604987"]],
+    )
+    code, output = _fill(str(template), str(data), "-o", str(tmp_path / "a"))
+    assert code == 1, output
+    assert f"第 3 行，{phone_label} 列: [value-bad-pattern]" in output, output
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["甲.xlsx"]
+    listed = tmp_path / "列表.yaml"
+    items = [{**example_data(), "unit_name": f"测试单位{n}"} for n in ("丙", "丁")]
+    listed.write_text(yaml.safe_dump(items, allow_unicode=True), encoding="utf-8")
+    code, output = _fill(str(template), str(listed), "-o", str(tmp_path / "b"))
+    assert code == 0, output
+    assert len(list((tmp_path / "b").glob("测试单位*.xlsx"))) == 2

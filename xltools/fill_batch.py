@@ -43,6 +43,7 @@ class BatchRow:
     output: str = ""  # the file name asked for, or "" (named after the unit)
     default_name: str = ""  # when neither is given
     problem: FillError | None = None  # the row could not be read at all
+    headers: Mapping[str, str] = field(default_factory=dict)  # field id -> its column's label
 
 
 @dataclass
@@ -73,6 +74,8 @@ def read_batch(data: Path, spec: Spec) -> list[BatchRow]:
     except RosterError as error:
         raise BatchError(f"{data}: [fill-bad-data] {error}") from error
     columns = _columns(spec, {key for row in rows for key in row.values})
+    # problems name the column as the table writes it (a label, when a label was used)
+    headers = {target: header for header, target in columns.items() if target != header}
     result = []
     for row in rows:
         values: dict[str, Any] = {}
@@ -83,7 +86,8 @@ def read_batch(data: Path, spec: Spec) -> list[BatchRow]:
                 output = str(value).strip()
             else:
                 values[target] = value
-        result.append(BatchRow(f"第 {row.row} 行", values, output, f"第{row.row}行"))
+        where = f"第 {row.row} 行"
+        result.append(BatchRow(where, values, output, f"第{row.row}行", headers=headers))
     return result
 
 
@@ -197,6 +201,8 @@ def fill_batch(
         if problems:
             result.failed += 1
             result.problems += [
-                f"{row.where}，{p.field} 列: [{p.code}] {p.message}" for p in problems
+                f"{row.where}，{row.headers.get(p.field, p.field)} 列: [{p.code}] {p.message}"
+                for p in problems
             ]
+        tick()
     return result
