@@ -205,8 +205,9 @@ def _same(local: Local, frames: dict[str, pd.DataFrame], csv: Path) -> None:
 def test_the_corpus_exercises_the_accounting(local: Local) -> None:
     assert local.inputs == 500
     # accepted: 475 variants - 6 resubmitted + 6 resubmissions + 8 stamped + careless + 3 zipped;
-    # superseded: 6 first submissions + 2 duplicates; rejected: tampered + 4 junk.
-    assert local.line == "输入 500 个文件：采纳 487，被替代 8，未采纳 5"
+    # superseded: 6 first submissions + 2 duplicates; rejected: tampered + 3 junk; skipped:
+    # the lock file (not a return: listed as 跳过, with its code, among the not accepted).
+    assert local.line == "输入 500 个文件：采纳 487，被替代 8，未采纳 4，跳过 1"
     codes = set(local.frames["rejected"]["code"])
     assert {
         "superseded-duplicate",

@@ -299,7 +299,8 @@ def test_csv_is_what_python_neutralise_writes(merged: Any, tmp_path: Path) -> No
         assert (tmp_path / "csv" / f"{table.key}.csv").read_bytes() == expected, table.key
     summary = (tmp_path / "csv" / "summary.csv").read_text(encoding="utf-8-sig")
     assert "'" + INJECTION.replace('"', '""') in summary
-    assert merged.counts.superseded == 1 and merged.counts.rejected == 2
+    assert merged.counts.superseded == 1 and merged.counts.rejected == 1  # the junk
+    assert merged.counts.skipped == 1  # the lock file: not a return, 跳过
 
 
 def test_neutralised_sql_is_neutralise() -> None:

@@ -244,17 +244,36 @@ def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None
 
 @main.command()
 @click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="输出的 .xlsx；DATA 有多份数据时为输出文件夹",
+)
 @_SPECS_OPTION
 def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> None:
-    """把 DATA（YAML 或 JSON，按字段 id）写入模板的输入单元格，另存为 OUTPUT。"""
+    """把 DATA（YAML 或 JSON，按字段 id）写入模板的输入单元格，另存为 OUTPUT。
+
+    \b
+    xltools fill 模板.xlsx 甲县.yaml -o 甲县.xlsx      一份
+    xltools fill 模板.xlsx 数据.csv -o 已填写/         每行一份（列为字段 id 或标签，file 列为文件名）
+    xltools fill 模板.xlsx 数据文件夹/ -o 已填写/      每个 .yaml/.json 一份
+
+    退出码：0 全部写出，1 有数据不能写入（其余照常写出），2 用法错误。
+    """
+    from .fill_batch import is_batch
+
+    if output.resolve() == template.resolve():
+        _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
+    if is_batch(data):
+        _fill_batch(template, data, output, specs_dir)
+        return
     import yaml
 
     from .fill import fill_workbook
 
-    if output.resolve() == template.resolve():
-        _fail("[usage-overwrite-input] 输出不能覆盖输入的模板，请用 -o 指定另一个文件", EXIT_USAGE)
     try:
         content = yaml.safe_load(data.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
@@ -275,13 +294,43 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
     click.echo(f"已填写 {output}")
 
 
+def _fill_batch(template: Path, data: Path, out_dir: Path, specs_dir: Path | None) -> None:
+    """Many returns from one table or folder: the template is read once (fill_batch.py)."""
+    from .fill import FillError, LoadedTemplate
+    from .fill_batch import BatchError, fill_batch, read_batch
+
+    if out_dir.suffix.lower() == ".xlsx" or (out_dir.exists() and not out_dir.is_dir()):
+        _fail(
+            f"[usage-output-not-dir] DATA 有多份数据时 -o 应是文件夹，而不是 {out_dir}", EXIT_USAGE
+        )
+    _, spec_obj = _open_template_info(template, specs_dir)
+    try:
+        rows = read_batch(data, spec_obj)
+    except BatchError as error:
+        _fail(f"{data}: {error}\n未生成任何文件。", EXIT_USAGE)
+    loaded = LoadedTemplate.load(template, spec_obj)
+    if isinstance(loaded, FillError):
+        _fail(f"{template}: {loaded}", EXIT_PROBLEMS)
+    with click.progressbar(length=len(rows), label="填写", file=sys.stderr) as bar:
+        result = fill_batch(loaded, rows, out_dir, tick=lambda: bar.update(1))
+    for line in result.problems:
+        click.echo(f"{data}: {line}", err=True)
+    click.echo(
+        f"共 {len(rows)} 份数据：已填写 {len(result.written)} 份到 {out_dir}，"
+        f"{result.failed} 份有问题未生成。"
+    )
+    if result.failed:
+        sys.exit(EXIT_PROBLEMS)
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
-    help="检查后副本的位置：一个文件时为 .xlsx，多个文件时为文件夹（默认：原文件旁 名称.checked.xlsx）",
+    help="检查后副本的位置：一个文件时为 .xlsx，多个文件、文件夹或压缩包时为文件夹"
+    "（默认：一个文件时在原文件旁 名称.checked.xlsx，否则在“已检查”文件夹）",
 )
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查报告")
 @click.option("-q", "--quiet", is_flag=True, help="每个文件只输出一行")
@@ -298,61 +347,28 @@ def check(
     """检查填报返回的工作簿：只信输入单元格，按规范重算全部结果，检查篡改与交叉校验，
     并写出带“校验结果”工作表的副本（原文件不变）。
 
+    \b
+    xltools check 甲县.xlsx              副本写在原文件旁：甲县.checked.xlsx
+    xltools check 返回/ 补交.zip         副本写到 返回/已检查/ 和 已检查/（压缩包逐个检查）
+    xltools check 返回/ -o 检查结果/     副本写到 检查结果/
+
+    文件夹和压缩包里不是工作簿的文件（.pdf、.csv、.docx…）、临时锁定文件（~$ 开头）、
+    隐藏文件和检查副本单独列为“跳过”，不计为不通过。
+
     退出码：0 无错误，1 有错误或文件无法读取，2 用法错误或内部错误。
     """
-    import json
+    from .check.console import run_check
 
-    from .check.files import expand_inputs, run_checks
-    from .check.report import SEVERITY_LABEL
-
-    files = expand_inputs(paths)
-    if not files:
-        _fail("[usage-no-files] 没有找到要检查的文件", EXIT_USAGE)
-    if output is not None and len(files) > 1 and output.suffix.lower() == ".xlsx":
-        _fail("[usage-output-not-dir] 检查多个文件时 -o 应是文件夹", EXIT_USAGE)
-    results = run_checks(
-        files,
-        output=output,
-        copy=not no_copy,
-        specs_dir=specs_dir,
-        progress=not as_json and len(files) > 1,
-    )
-    if as_json:
-        payload = [r.report.to_dict() for r in results]
-        click.echo(
-            json.dumps(
-                payload[0]
-                if len(payload) == 1
-                else {"valid": all(p["valid"] for p in payload), "files": payload},
-                ensure_ascii=False,
-                indent=2,
-            )
+    sys.exit(
+        run_check(
+            paths,
+            output=output,
+            as_json=as_json,
+            quiet=quiet,
+            copy=not no_copy,
+            specs_dir=specs_dir,
         )
-    else:
-        for result in results:
-            click.echo(result.report.summary_line() + (f"  → {result.copy}" if result.copy else ""))
-            if not quiet and result.report.blank:
-                blank = next(f for f in result.report.findings if f.code == "return-blank")
-                click.echo(
-                    f"  [未填写] - {blank.code}: {blank.message}（逐项见 --json 或检查后副本）"
-                )
-            elif not quiet:
-                for finding in result.report.sorted_findings():
-                    if finding.severity != "info":
-                        where = finding.where() or "-"
-                        label = SEVERITY_LABEL.get(finding.severity, finding.severity)
-                        click.echo(f"  [{label}] {where} {finding.code}: {finding.message}")
-                infos = result.report.count("info")
-                if infos:
-                    click.echo(f"  另有 {infos} 条提示（见检查后副本的“校验结果”工作表或 --json）")
-        if len(results) > 1:
-            passed = sum(1 for r in results if r.report.valid)
-            click.echo(
-                f"共 {len(results)} 个文件：{passed} 个通过，{len(results) - passed} 个不通过。"
-            )
-    if any(r.internal_error for r in results):
-        sys.exit(EXIT_USAGE)
-    sys.exit(EXIT_OK if all(r.report.valid for r in results) else EXIT_PROBLEMS)
+    )
 
 
 @main.command()

@@ -102,7 +102,7 @@ def _merge_returns(out: Path, say: Callable[[str], None]) -> None:
     ) as result:
         prefix = str(out / "returned") + "/"
         for row in result.rejected.itertuples():
-            label = "被替代" if row.status == "superseded" else "未采纳"
+            label = {"superseded": "被替代", "skipped": "跳过"}.get(str(row.status), "未采纳")
             say(f"   {label} {Path(str(row.file)).name}：{str(row.reason).replace(prefix, '')}")
         say(f"   {result.line}")
 

@@ -8,15 +8,20 @@ and ``ind_output_quantity: [{name: …, op: ≥, …}]`` for an indicator group.
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .atomic import atomic_path
 from .spec.build import did_you_mean
 from .spec.constraints import pattern_violation, violation
 from .spec.model import Spec
+
+if TYPE_CHECKING:
+    from .splice import Package
+    from .xlsx.reader import RawWorkbook
 
 
 @dataclass(frozen=True)
@@ -112,48 +117,80 @@ def fill_workbook(
     cached result of every formula (:mod:`xltools.splice`), each the value
     :func:`xltools.engine.recompute` gives, the 自检 panel's statuses included.
     """
-    from .generate.metadata import PANEL_SHEET
-    from .xlsx.reader import WorkbookReadError, read_workbook
-
     values, errors = prepare(spec, data)
-    try:
-        # the 自检 panel's cells are rewritten from the spec, never read: listed, not parsed
-        workbook = read_workbook(template, skip_sheets=(PANEL_SHEET,))
-    except WorkbookReadError as error:
-        return [*errors, FillError("-", error.code, error.message)]
-    places: dict[str, tuple[str, str]] = {}
-    for field_id in list(values):
-        place = workbook.resolve(field_id)
-        if place is None or ":" in place[1]:
-            errors.append(
-                FillError(
-                    field_id,
-                    "fill-missing-name",
-                    f"工作簿中找不到字段 “{field_id}” 的定义名称：模板可能被改动",
-                )
-            )
-            continue
-        if workbook.is_locked(workbook.cell(*place)):
-            errors.append(
-                FillError(
-                    field_id,
-                    "fill-locked-field",
-                    f"“{spec.fields[field_id].label}” 已由下发单位预填并锁定，不能修改",
-                )
-            )
-            continue
-        places[field_id] = place
-    if errors:
-        return errors
-    from .fill_cells import Abandon, filled_edits, template_changed
-    from .splice import splice_cells
+    loaded = LoadedTemplate.load(template, spec)
+    if isinstance(loaded, FillError):
+        return [*errors, loaded]
+    return errors or loaded.write(values, output)
 
-    edits = filled_edits(spec, workbook, values, places)
-    try:
-        with atomic_path(output) as temporary:
-            result = splice_cells(template, temporary, edits)
-            if not result.ok:  # raised inside: the temporary file is removed, not renamed
-                raise Abandon(template_changed(result))
-    except Abandon as abandon:
-        return abandon.problems
-    return []
+
+@dataclass
+class LoadedTemplate:
+    """A template read and parsed once, to be filled any number of times (``fill`` of a CSV
+    or a folder of data files: the read is most of a single fill's cost after start-up)."""
+
+    path: Path
+    spec: Spec
+    workbook: RawWorkbook
+    package: Package
+
+    @classmethod
+    def load(cls, template: Path, spec: Spec) -> LoadedTemplate | FillError:
+        from .generate.metadata import PANEL_SHEET
+        from .splice import Package
+        from .xlsx.reader import WorkbookReadError, read_workbook
+
+        try:
+            # the 自检 panel's cells are rewritten from the spec, never read: listed, not parsed
+            workbook = read_workbook(template, skip_sheets=(PANEL_SHEET,))
+            package = Package.read(template)
+        except WorkbookReadError as error:
+            return FillError("-", error.code, error.message)
+        except (OSError, zipfile.BadZipFile, KeyError) as error:
+            return FillError("-", "fill-template-unreadable", f"无法读取模板：{error}")
+        return cls(template, spec, workbook, package)
+
+    def fill(self, data: Mapping[str, Any], output: Path) -> list[FillError]:
+        """``data`` checked against the spec and written at ``output``, or the refusals."""
+        values, errors = prepare(self.spec, data)
+        return errors or self.write(values, output)
+
+    def write(self, values: Mapping[str, Any], output: Path) -> list[FillError]:
+        """Prepared ``values`` written at ``output``; nothing is written when any is refused."""
+        from .fill_cells import Abandon, filled_edits, template_changed
+        from .splice import splice_package
+
+        workbook, errors = self.workbook, []
+        places: dict[str, tuple[str, str]] = {}
+        for field_id in values:
+            place = workbook.resolve(field_id)
+            if place is None or ":" in place[1]:
+                errors.append(
+                    FillError(
+                        field_id,
+                        "fill-missing-name",
+                        f"工作簿中找不到字段 “{field_id}” 的定义名称：模板可能被改动",
+                    )
+                )
+                continue
+            if workbook.is_locked(workbook.cell(*place)):
+                errors.append(
+                    FillError(
+                        field_id,
+                        "fill-locked-field",
+                        f"“{self.spec.fields[field_id].label}” 已由下发单位预填并锁定，不能修改",
+                    )
+                )
+                continue
+            places[field_id] = place
+        if errors:
+            return errors
+        edits = filled_edits(self.spec, workbook, values, places)
+        try:
+            with atomic_path(output) as temporary:
+                result = splice_package(self.package, temporary, edits)
+                if not result.ok:  # raised inside: the temporary file is removed, not renamed
+                    raise Abandon(template_changed(result))
+        except Abandon as abandon:
+            return abandon.problems
+        return []

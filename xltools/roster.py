@@ -118,7 +118,7 @@ def _xlsx_rows(path: Path) -> list[list[Any]]:
         workbook.close()
 
 
-def _typed(
+def typed_values(
     spec: Spec, values: dict[str, Any], row: int
 ) -> tuple[dict[str, Any], list[RosterProblem]]:
     """Roster cells as typed values: a CSV gives text, so "95%" or "124.01" are read as a
@@ -176,7 +176,7 @@ def validate_roster(
             )
         else:
             seen[bureau] = roster_row.row
-        typed, parse_problems = _typed(spec, values, roster_row.row)
+        typed, parse_problems = typed_values(spec, values, roster_row.row)
         row_problems.extend(parse_problems)
         _, refusals = prepare(
             spec, {k: v for k, v in typed.items() if k not in {p.column for p in parse_problems}}

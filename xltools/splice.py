@@ -102,20 +102,42 @@ def splice_cells(
     """Copy ``source`` to ``target`` with ``edits`` ({sheet name: {"C5": Edit}}) applied; see
     the module docstring. ``target`` is written even when the result is not ``ok``: the caller
     decides whether to keep it."""
+    return splice_package(Package.read(source), target, edits)
+
+
+@dataclass(frozen=True)
+class Package:
+    """An xlsx package read into memory once, to be spliced many times (``fill`` of many
+    data rows into one template reads and parses the template once)."""
+
+    infos: tuple[zipfile.ZipInfo, ...]
+    parts: Mapping[str, bytes]
+    sheets: Mapping[str, str]  # sheet name -> part name
+
+    @classmethod
+    def read(cls, source: Path) -> Package:
+        with zipfile.ZipFile(source) as archive:
+            infos = tuple(archive.infolist())
+            parts = {info.filename: archive.read(info) for info in infos}
+            return cls(infos, parts, sheet_parts(archive))
+
+
+def splice_package(
+    package: Package, target: Path, edits: Mapping[str, Mapping[str, Edit]]
+) -> SpliceResult:
+    """:func:`splice_cells` from a package already in memory."""
     result = SpliceResult()
-    with zipfile.ZipFile(source) as archive:
-        parts = sheet_parts(archive)
-        changed: dict[str, bytes] = {}
-        for sheet, cells in edits.items():
-            part = parts.get(sheet)
-            if part is None:
-                result.missing.extend((sheet, ref) for ref in cells)
-                continue
-            changed[part] = _edit_sheet(archive.read(part), sheet, cells, result)
-        with zipfile.ZipFile(target, "w") as out:
-            for info in archive.infolist():
-                data = changed.get(info.filename)
-                out.writestr(info, archive.read(info) if data is None else data)
+    changed: dict[str, bytes] = {}
+    for sheet, cells in edits.items():
+        part = package.sheets.get(sheet)
+        if part is None:
+            result.missing.extend((sheet, ref) for ref in cells)
+            continue
+        changed[part] = _edit_sheet(package.parts[part], sheet, cells, result)
+    with zipfile.ZipFile(target, "w") as out:
+        for info in package.infos:
+            data = changed.get(info.filename)
+            out.writestr(info, package.parts[info.filename] if data is None else data)
     return result
 
 

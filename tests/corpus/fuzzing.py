@@ -608,7 +608,8 @@ def merge_accounts(batch: list[Mutated], folder: Path, stats: Stats) -> None:
     try:
         counts = result.counts
         assert counts.inputs == len(batch), counts
-        assert counts.accepted + counts.superseded + counts.rejected == counts.inputs, counts
+        accounted = counts.accepted + counts.superseded + counts.rejected + counts.skipped
+        assert accounted == counts.inputs, counts
         rejected = result.rejected
         codes = set(rejected["code"].astype(str)) if len(rejected) else set()
         assert "internal-error" not in codes, rejected.to_dict("records")

@@ -55,7 +55,6 @@ import math
 import os
 import posixpath
 import re
-import tempfile
 import time
 import unicodedata
 import zipfile
@@ -68,6 +67,7 @@ from xml.parsers import expat
 
 import defusedxml.ElementTree as DefusedET
 
+from ..atomic import atomic_path
 from ..cellref import column_letter, column_number
 from .report import SEVERITY_LABEL, Finding, Report
 
@@ -1287,10 +1287,9 @@ def write_checked_copy(source: Path, target: Path, report: Report) -> None:
         raise ValueError(f"{source}: not an xlsx (ZIP) file: {error}") from error
     package = _annotate(parts, report)
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".xltools-", suffix=".xlsx", dir=target.parent)
-    os.close(handle)
-    try:
+    # atomic_path gives the copy a normal file's mode (0666 less the umask, 0644 usually):
+    # mkstemp's 0600 left a copy the colleague it is for could not open.
+    with atomic_path(target) as temporary:
         now = time.localtime()[:6]
         with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as out:
             for info in infos:
@@ -1301,10 +1300,6 @@ def write_checked_copy(source: Path, target: Path, report: Report) -> None:
             for name, data in package.added.items():
                 added = zipfile.ZipInfo(name, now)
                 added.compress_type = zipfile.ZIP_DEFLATED
-                added.external_attr = 0o600 << 16
+                added.external_attr = 0o644 << 16
                 out.writestr(added, data)
             out.comment = comment
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)

@@ -1,20 +1,46 @@
-"""Checking many files: expand folders, check each, write the checked copies."""
+"""Checking many files: collect the inputs as ``merge`` does, check each, write the copies.
+
+Inputs are collected by :func:`xltools.merge.inputs.expand` — folders walked, zip archives
+opened member by member, lock files, hidden files and checked copies set aside — so ``check``
+and ``merge`` see the same returns in the same folder. ``check`` also sets aside what is not a
+workbook by its name (a .pdf or .csv sent beside the return): such files are listed apart and
+neither pass nor fail.
+
+Where the checked copies go: one file named directly gets ``名称.checked.xlsx`` beside it (or
+at ``-o``); otherwise each copy goes to ``-o`` when given, else to a ``已检查`` folder — in the
+folder that was given, or beside the file or archive given — keeping the sub-folders of a
+given folder. ``merge`` and a later ``check`` skip that folder. A member of an archive gets a
+copy named after the archive and the member (``补交_甲县.checked.xlsx``).
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..filenames import readable
+from ..merge.inputs import CHECKED_FOLDER, CHECKED_SUFFIX, InputItem, expand, is_workbook_name
 from ..registry import Registry
 from ..xlsx.limits import Limits
 from .report import Finding, Report
 
-CHECKED_SUFFIX = ".checked.xlsx"
+#: Why a skipped input was skipped, in the console's words.
+SKIP_LABELS = {
+    "skipped-not-workbook": "不是工作簿",
+    "skipped-temporary": "临时锁定文件",
+    "skipped-hidden": "隐藏文件",
+    "skipped-checked-copy": "检查副本",
+}
+_NOT_A_WORKBOOK = (
+    "skipped-not-workbook",
+    "不是工作簿（扩展名不是 .xlsx/.xlsm/.xls 等），不计为不通过；如果它其实是工作簿，请改回 .xlsx 扩展名",
+)
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]')
 
 
 @dataclass
@@ -24,23 +50,32 @@ class CheckResult:
     internal_error: bool = False
 
 
-def expand_inputs(paths: Iterable[Path]) -> list[Path]:
-    """Files as given, and every file inside given folders (sorted), except our own checked
-    copies and hidden or temporary files (``~$x.xlsx`` lock files)."""
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and not _skipped(child):
-                    files.append(child)
+@dataclass
+class Inputs:
+    """What ``check`` was given: the returns, in order (an archive or member that could not
+    be extracted is among them, to fail with its reason), and what was set aside."""
+
+    returns: list[InputItem] = field(default_factory=list)
+    skipped: list[InputItem] = field(default_factory=list)
+
+
+def collect(paths: Iterable[Path], *, workdir: Path, exclude: Iterable[Path] = ()) -> Inputs:
+    """The inputs named by ``paths`` (see the module docstring); archive members are extracted
+    under ``workdir``, which must outlive the check."""
+    found = Inputs()
+    for item in expand(list(paths), workdir=workdir, exclude=exclude):
+        if item.skipped:
+            found.skipped.append(item)
+        elif not item.refused and not is_workbook_name(item.name):
+            found.skipped.append(replace(item, code=_NOT_A_WORKBOOK[0], reason=_NOT_A_WORKBOOK[1]))
         else:
-            files.append(path)
-    return list(dict.fromkeys(files))
+            found.returns.append(item)
+    return found
 
 
-def _skipped(path: Path) -> bool:
-    name = path.name
-    return name.startswith((".", "~$")) or name.endswith(CHECKED_SUFFIX)
+def is_single(items: Sequence[InputItem]) -> bool:
+    """One file named directly: its copy keeps the old default (beside it, or at ``-o``)."""
+    return len(items) == 1 and not items[0].root and not items[0].archive
 
 
 def copy_path(source: Path, output: Path | None, many: bool) -> Path:
@@ -52,9 +87,49 @@ def copy_path(source: Path, output: Path | None, many: bool) -> Path:
     return output
 
 
+def copy_name(item: InputItem) -> str:
+    """``甲县.checked.xlsx``; for a member of an archive ``补交_sub_甲县.checked.xlsx`` (no
+    folder of the archive's is ever a folder of ours: ``../`` tricks write nothing outside)."""
+    if not item.archive:
+        return readable(Path(item.path).stem) + CHECKED_SUFFIX
+    parts = [p for p in item.member.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    parts[-1:] = [Path(parts[-1]).stem] if parts else []
+    stem = "_".join([readable(Path(item.archive).stem), *parts])
+    return _UNSAFE.sub("_", stem)[:150] + CHECKED_SUFFIX
+
+
+def copy_targets(items: Sequence[InputItem], output: Path | None) -> list[Path]:
+    """Where each item's checked copy goes (see the module docstring); never twice the same."""
+    if is_single(items):
+        return [copy_path(Path(items[0].path), output, many=False)]
+    targets: list[Path] = []
+    used: set[Path] = set()
+    for item in items:
+        source = Path(item.archive or item.path)
+        if item.root:
+            base = output if output is not None else Path(item.root) / CHECKED_FOLDER
+            folder = base / source.parent.relative_to(item.root)
+        else:
+            folder = output if output is not None else source.parent / CHECKED_FOLDER
+        stem = copy_name(item).removesuffix(CHECKED_SUFFIX)
+        target, number = folder / (stem + CHECKED_SUFFIX), 1
+        while target in used:  # a/x.xlsx and b/x.xlsx checked into one folder
+            number += 1
+            target = folder / f"{stem}_{number}{CHECKED_SUFFIX}"
+        used.add(target)
+        targets.append(target)
+    return targets
+
+
 def run_checks(
-    files: list[Path], *, output: Path | None, copy: bool, specs_dir: Path | None, progress: bool
+    files: Sequence[Path | InputItem],
+    *,
+    output: Path | None,
+    copy: bool,
+    specs_dir: Path | None,
+    progress: bool,
 ) -> list[CheckResult]:
+    """Check every file (paths, or the returns :func:`collect` found), in order."""
     import click
 
     from ..xlsx.limits import LimitsError, limits_from_env
@@ -64,16 +139,24 @@ def run_checks(
     except LimitsError as error:
         raise click.UsageError(f"[usage-bad-limits] {error}") from error
     registry = Registry.load(specs_dir)
+    items = [f if isinstance(f, InputItem) else InputItem(str(f), str(f)) for f in files]
+    targets: Sequence[Path | None] = copy_targets(items, output) if copy else [None] * len(items)
     results: list[CheckResult] = []
-    iterator: Iterable[Path] = files
+    iterator: Iterable[tuple[InputItem, Path | None]] = zip(items, targets, strict=True)
     bar = None
     if progress:
-        bar = click.progressbar(files, label="检查", file=sys.stderr)
+        bar = click.progressbar(list(iterator), label="检查", file=sys.stderr)
         iterator = bar.__enter__()
     try:
-        for path in iterator:
-            target = copy_path(path, output, len(files) > 1) if copy else None
-            results.append(check_one(path, registry, limits, copy_to=target))
+        for item, target in iterator:
+            if item.refused:  # an archive or member that could not be extracted: a failed return
+                report = Report(file=item.display)
+                report.add(Finding("error", item.code, item.reason))
+                results.append(CheckResult(report))
+                continue
+            results.append(
+                check_one(Path(item.path), registry, limits, copy_to=target, display=item.display)
+            )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -81,16 +164,24 @@ def run_checks(
 
 
 def check_one(
-    path: Path, registry: Registry, limits: Limits | None, *, copy_to: Path | None
+    path: Path,
+    registry: Registry,
+    limits: Limits | None,
+    *,
+    copy_to: Path | None,
+    display: str | None = None,
 ) -> CheckResult:
     """Check ``path`` and, when it could be read and ``copy_to`` is given, write the checked
-    copy there: what ``xltools check`` does for each file. Never raises: a bug of ours becomes
-    an ``internal-error`` finding (and exit 2)."""
+    copy there: what ``xltools check`` does for each file. ``display`` names the file in the
+    report (``补交.zip!甲县.xlsx`` for an extracted member). Never raises: a bug of ours
+    becomes an ``internal-error`` finding (and exit 2)."""
     from .annotate import StrictPackage, write_checked_copy
     from .run import check_file
 
     try:
         report, workbook = check_file(path, registry, limits=limits)
+        if display is not None:
+            report.file = display
         result = CheckResult(report)
         if copy_to is None or workbook is None:
             return result
@@ -120,7 +211,7 @@ def check_one(
             result.copy = copy_to
         return result
     except Exception as error:  # a bug of ours: say so, keep going, exit 2 at the end
-        report = Report(file=str(path))
+        report = Report(file=display or str(path))
         report.add(
             Finding(
                 "error",

@@ -109,7 +109,7 @@ def merge_command(
     xltools merge "returned/**/*.xlsx" 补交.zip -o 汇总.xlsx --csv analyst/
 
     \b
-    每个输入只计一次：输入 N = 采纳 + 被替代 + 未采纳（附原因），“清单”工作表逐个列出。
+    每个输入只计一次：输入 N = 采纳 + 被替代 + 未采纳（附原因）+ 跳过，“清单”工作表逐个列出。
     · 同一单位同一项目多次提交只采纳一份。“同一”指：有下发时盖的单位编号的，模板 + 单位编号；
       否则模板 + 单位名称 + 项目名称。--supersede fewest-errors（默认）采纳错误最少的一份，
       相同时取工作簿自身保存时间较晚的；saved 按工作簿保存时间；submitted 按提交记录
@@ -118,6 +118,8 @@ def merge_command(
     · 有一般校验错误（漏填、格式不对）的文件默认采纳：按规范重新计算的分数进“汇总”，
       错误数列在“汇总”，每个问题列在“问题清单”；加 --strict 则不采纳。
     · 被篡改、不是模板、未知模板或版本已停用、无法读取（含压缩炸弹）的文件不采纳。
+    · 临时锁定文件（~$ 开头）、隐藏文件和 xltools check 写的检查副本（*.checked.xlsx、
+      “已检查”文件夹）不是提交的原件：列为“跳过”，不检查，不影响退出码。
     · --scheduler 时在 Dask 集群上检查，结果与本机检查相同；反复使工作进程崩溃的文件不采纳
       （worker-crashed）。
 
@@ -185,6 +187,7 @@ def merge_command(
                 "accepted": result.counts.accepted,
                 "superseded": result.counts.superseded,
                 "rejected": result.counts.rejected,
+                "skipped": result.counts.skipped,
                 "outputs": {k: str(v) for k, v in result.written.items()},
                 "not_accepted": [
                     {k: row[k] for k in ("file", "status", "code", "reason", "superseded_by")}
@@ -194,9 +197,16 @@ def merge_command(
             }
             click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=str))
         else:
+            skipped: dict[str, list[str]] = {}  # code -> files: one line per code, not per file
             for row in rows:
+                if row["status"] == "skipped":
+                    skipped.setdefault(f"[{row['code']}] {row['reason']}", []).append(row["file"])
+                    continue
                 label = "被替代" if row["status"] == "superseded" else "未采纳"
                 click.echo(f"{label} {row['file']}: [{row['code']}] {row['reason']}")
+            for why, files in skipped.items():
+                named = files[0] if len(files) == 1 else f"{len(files)} 个文件（如 {files[0]}）"
+                click.echo(f"跳过 {named}: {why}（逐个见“清单”工作表）")
             for note in result.notes:
                 click.echo(f"注意：{note}", err=True)
             click.echo(f"汇总工作簿 → {output}")

@@ -20,10 +20,12 @@ Accounting — every input is exactly one of:
 * **rejected**, with a code and a reason: not a workbook, unreadable (damaged, encrypted, too
   large, a zip bomb), not one of our templates, an unknown template, a version no longer
   accepted, tampered (any ``tamper-*`` finding of severity error), an archive refused as a
-  whole, a hidden or temporary file, a checked copy, an internal error, or (with ``strict``)
-  any error.
+  whole, an internal error, or (with ``strict``) any error.
+* **skipped**: not a return at all — a hidden or temporary file (``~$x.xlsx``), a checked copy
+  ``xltools check`` wrote (``*.checked.xlsx``, anything in a ``已检查`` folder) — listed with
+  its reason, never checked, and no reason to exit 1.
 
-So ``inputs == accepted + superseded + rejected`` always.
+So ``inputs == accepted + superseded + rejected + skipped`` always.
 """
 
 from __future__ import annotations
@@ -79,14 +81,17 @@ class Counts:
     accepted: int
     superseded: int
     rejected: int
+    skipped: int = 0  # not returns at all (lock files, hidden files, checked copies)
 
     @property
     def line(self) -> str:
-        """The closing line: ``输入 N 个文件：采纳 A，被替代 S，未采纳 R``."""
-        return (
+        """The closing line: ``输入 N 个文件：采纳 A，被替代 S，未采纳 R`` (and ``，跳过 K``
+        when something was skipped)."""
+        line = (
             f"输入 {self.inputs} 个文件：采纳 {self.accepted}，被替代 {self.superseded}，"
             f"未采纳 {self.rejected}"
         )
+        return line + (f"，跳过 {self.skipped}" if self.skipped else "")
 
 
 @dataclass
@@ -229,8 +234,14 @@ def merge(
         spool.set_status(decide(keys, supersede, strict))
         spool.finish()
         counts = spool.counts()
-        total = Counts(len(items), counts["accepted"], counts["superseded"], counts["rejected"])
-        if total.inputs != total.accepted + total.superseded + total.rejected:
+        total = Counts(
+            len(items),
+            counts["accepted"],
+            counts["superseded"],
+            counts["rejected"],
+            counts["skipped"],
+        )
+        if total.inputs != total.accepted + total.superseded + total.rejected + total.skipped:
             raise RuntimeError(f"merge 账目不平：{total.line}")  # a bug of ours
         result = MergeResult(total, _spool=spool)
         weakref.finalize(result, shutil.rmtree, workdir, True)

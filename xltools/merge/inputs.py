@@ -14,8 +14,11 @@ sizes the archive declares are checked first, then the bytes actually inflated a
 extracting (declared sizes can lie), so a zip bomb stops at the limit and never fills the disk.
 
 Nothing is skipped silently: hidden and temporary files (``~$x.xlsx`` lock files, ``.DS_Store``)
-and the checked copies ``xltools check`` writes are inputs too, rejected with their reason
-without being checked.
+and the checked copies ``xltools check`` writes (``*.checked.xlsx``, and every file in a
+``已检查`` folder met while walking a folder) are inputs too, each with a ``skipped-*`` code and
+its reason, and never checked: ``merge`` lists them as 跳过 (not 未采纳), ``check`` lists them
+apart. ``check`` and ``merge`` collect their inputs here, so the two cannot disagree on what
+a folder or an archive holds.
 """
 
 from __future__ import annotations
@@ -27,13 +30,21 @@ import shutil
 import time
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 from ..filenames import readable
 
 CHECKED_SUFFIX: Final = ".checked.xlsx"
+#: The folder ``xltools check`` writes its copies into by default; skipped when walking.
+CHECKED_FOLDER: Final = "已检查"
+#: What a spreadsheet application saves; ``check`` lists anything else apart (a .pdf, .csv,
+#: .docx sent beside the return is not a failed return). Legacy, binary and OpenDocument
+#: formats stay in: the checker names them and says how to re-save.
+WORKBOOK_SUFFIXES: Final = frozenset(
+    {".xlsx", ".xlsm", ".xltx", ".xltm", ".xls", ".xlsb", ".ods", ".et", ".ett"}
+)
 _GLOB_CHARS: Final = frozenset("*?[")
 _MB: Final = 1024 * 1024
 
@@ -66,10 +77,29 @@ class InputItem:
     code: str = ""
     reason: str = ""
     mtime: float | None = None  # for archive members: the time the archive records
+    root: str = ""  # the folder argument it was found under ("" for a file named directly)
+    archive: str = ""  # for archive members: the archive's path
+    member: str = ""  # for archive members: its name inside the archive
 
     @property
     def refused(self) -> bool:
         return bool(self.code)
+
+    @property
+    def skipped(self) -> bool:
+        """Not a return at all (a lock file, a hidden file, a checked copy): never checked,
+        and no reason to fail a merge or a check."""
+        return self.code.startswith("skipped-")
+
+    @property
+    def name(self) -> str:
+        """The file's own name: the member's for archive members."""
+        return (self.member or self.display).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def is_workbook_name(name: str) -> bool:
+    """True when ``name`` ends as a spreadsheet application's file does."""
+    return Path(name).suffix.lower() in WORKBOOK_SUFFIXES
 
 
 class InputError(ValueError):
@@ -87,7 +117,7 @@ def expand(
     under ``workdir``. Files at or under an ``exclude`` path (the merge's own outputs) are
     left out. Raises :class:`InputError` listing every argument that names nothing."""
     excluded = [_resolved(p) for p in exclude]
-    files: list[Path] = []
+    files: list[tuple[Path, Path | None, bool]] = []  # (file, folder it was found under, in 已检查)
     missing: list[str] = []
     for argument in arguments:
         text = str(argument)
@@ -111,19 +141,21 @@ def expand(
     # building every parent of every one of tens of thousands of files
     under = tuple(str(e).rstrip(os.sep) + os.sep for e in excluded)
     folders: dict[Path, Path] = {}  # resolving a file's folder once, not once per file
-    for file in files:
+    for file, root, in_checked_folder in files:
         real = _resolved_in(file, folders)
         if real in seen or real in excluded or str(real).startswith(under):
             continue
         seen.add(real)
-        skipped = _skip_reason(file.name)
+        found_under = "" if root is None else str(root)
+        skipped = _CHECKED_COPY if in_checked_folder else _skip_reason(file.name)
         if skipped:
-            items.append(InputItem(readable(str(file)), str(file), *skipped))
+            items.append(InputItem(readable(str(file)), str(file), *skipped, root=found_under))
         elif file.suffix.lower() == ".zip":
             archives += 1
-            items.extend(_archive(file, workdir / f"zip{archives:06d}", limits))
+            members = _archive(file, workdir / f"zip{archives:06d}", limits)
+            items.extend(replace(m, root=found_under) for m in members)
         else:
-            items.append(InputItem(readable(str(file)), str(file)))
+            items.append(InputItem(readable(str(file)), str(file), root=found_under))
     return items
 
 
@@ -144,23 +176,34 @@ def _resolved(path: Path) -> Path:
         return path.absolute()
 
 
-def _walk(path: Path) -> list[Path]:
+def _walk(path: Path) -> list[tuple[Path, Path | None, bool]]:
+    """The files of ``path``: (file, the folder walked or None, inside a 已检查 folder)."""
     if path.is_dir():
-        return sorted(p for p in path.rglob("*") if p.is_file())
-    return [path]
+        return [
+            (p, path, CHECKED_FOLDER in p.relative_to(path).parts[:-1])
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+        ]
+    return [(path, None, False)]
 
 
 def _skip_reason(name: str) -> tuple[str, str] | None:
     if name.startswith("~$"):
         return (
             "skipped-temporary",
-            "Excel/WPS 打开文件时留下的临时锁定文件（~$ 开头），不是提交的工作簿，未检查",
+            "Excel/WPS 打开文件时留下的临时锁定文件（~$ 开头），不是提交的工作簿，跳过",
         )
     if name.startswith("."):
-        return "skipped-hidden", "隐藏文件（. 开头，多为系统或同步软件生成），未检查"
+        return "skipped-hidden", "隐藏文件（. 开头，多为系统或同步软件生成），跳过"
     if name.endswith(CHECKED_SUFFIX):
-        return "skipped-checked-copy", "xltools check 生成的检查副本，不是单位提交的原件，未检查"
+        return _CHECKED_COPY
     return None
+
+
+_CHECKED_COPY: Final = (
+    "skipped-checked-copy",
+    "xltools check 生成的检查副本（或在“已检查”文件夹中），不是单位提交的原件，跳过",
+)
 
 
 class _Refused(Exception):
@@ -223,7 +266,9 @@ def _extract(path: Path, display: str, destination: Path, limits: ArchiveLimits)
             member_display = f"{display}!{name}"
             skipped = _skip_reason(name.rsplit("/", 1)[-1])
             if skipped:
-                items.append(InputItem(member_display, "", *skipped))
+                items.append(
+                    InputItem(member_display, "", *skipped, archive=str(path), member=name)
+                )
                 continue
             if info.flag_bits & 0x1:
                 items.append(
@@ -232,6 +277,8 @@ def _extract(path: Path, display: str, destination: Path, limits: ArchiveLimits)
                         "",
                         "archive-member-encrypted",
                         "压缩包中的这个文件设置了解压密码，无法读取：请不加密码重新打包",
+                        archive=str(path),
+                        member=name,
                     )
                 )
                 continue
@@ -249,12 +296,16 @@ def _extract(path: Path, display: str, destination: Path, limits: ArchiveLimits)
                         "",
                         "archive-member-unreadable",
                         f"压缩包中的这个文件已损坏，无法解压（{e}）：请重新打包后提交",
+                        archive=str(path),
+                        member=name,
                     )
                 )
                 continue
             mtime = _zip_time(info)
             os.utime(target, (mtime, mtime))
-            items.append(InputItem(member_display, str(target), mtime=mtime))
+            items.append(
+                InputItem(member_display, str(target), mtime=mtime, archive=str(path), member=name)
+            )
         return items
 
 

@@ -19,7 +19,12 @@ from .worker import FileResult
 
 Kind = Literal["text", "int", "money", "percent", "score", "any"]
 
-STATUS_LABELS: Final = {"accepted": "采纳", "superseded": "被替代", "rejected": "未采纳"}
+STATUS_LABELS: Final = {
+    "accepted": "采纳",
+    "superseded": "被替代",
+    "rejected": "未采纳",
+    "skipped": "跳过",  # not a return: a lock file, a hidden file, a checked copy
+}
 SEVERITY_LABELS: Final = {"error": "错误", "warning": "警告", "info": "提示"}
 
 _SCHEMA: Final = """
@@ -71,11 +76,20 @@ class Spool:
     def add_refused(self, index: int, item: InputItem, sha256: str, size: int | None) -> None:
         self.connection.execute(
             "INSERT INTO files (id, file, sha256, bytes, mtime, status, code, reason, errors,"
-            " warnings, infos) VALUES (?, ?, ?, ?, ?, 'rejected', ?, ?, 0, 0, 0)",
-            (index, item.display, sha256, size, item.mtime, item.code, item.reason),
+            " warnings, infos) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0)",
+            (
+                index,
+                item.display,
+                sha256,
+                size,
+                item.mtime,
+                "skipped" if item.skipped else "rejected",
+                item.code,
+                item.reason,
+            ),
         )
         # Its reason is its finding, so that 问题清单 names every input with a problem.
-        severity = "info" if item.code.startswith("skipped-") else "error"
+        severity = "info" if item.skipped else "error"
         self.connection.execute(
             "INSERT INTO findings VALUES (?, 0, ?, ?, '', '', '', ?, '', '')",
             (index, severity, item.code, item.reason),
@@ -343,7 +357,7 @@ REJECTED: Final = Table(
         _c("sha256", "SHA-256", width=20),
     ),
     "FROM files f LEFT JOIN files w ON w.id = f.superseded_by"
-    " WHERE f.status IN ('rejected', 'superseded') ORDER BY f.id",
+    " WHERE f.status IN ('rejected', 'superseded', 'skipped') ORDER BY f.id",
 )
 
 MANIFEST: Final = Table(

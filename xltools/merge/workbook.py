@@ -199,6 +199,7 @@ def _statistics_sheet(
         ("采纳", counts.accepted),
         ("被替代", counts.superseded),
         ("未采纳", counts.rejected),
+        *([("跳过", counts.skipped)] if counts.skipped else []),
         ("采纳但有错误", int(with_errors or 0)),
         ("平均总分", round(average, 2) if average is not None else None),
     ]
