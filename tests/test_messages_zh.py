@@ -91,7 +91,7 @@ def test_help_wraps_chinese_to_the_terminal_width(command: str) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "words"),
     [
-        (["check"], "usage-missing-argument", "缺少参数 'PATHS...'。"),
+        (["check"], "usage-missing-argument", "缺少参数 '文件或文件夹...'。"),
         (["check", "nope/none.xlsx"], "usage-file-not-found", "找不到路径 “nope/none.xlsx”"),
         (["check", "--bogus", "x.xlsx"], "usage-no-such-option", "没有选项 “--bogus”"),
         (["check", "-o"], "usage-option-needs-value", "选项 “-o” 需要一个值"),

@@ -64,7 +64,9 @@ def spec() -> None:
 
 
 @spec.command("lint")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument(
+    "paths", metavar="规范文件...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
 def spec_lint(paths: tuple[Path, ...]) -> None:
     """检查规范文件：每个问题给出 文件:行[:列]、错误代码和中文说明。
 
@@ -92,7 +94,7 @@ def spec_lint(paths: tuple[Path, ...]) -> None:
 @main.command()
 @click.argument(
     "spec_paths",
-    metavar="SPEC...",
+    metavar="规范文件...",
     nargs=-1,
     required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -222,7 +224,9 @@ def _fail(message: str, code: int) -> NoReturn:
 
 
 @main.command()
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "workbook", metavar="工作簿", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
 @click.option("--values", is_flag=True, help="同时输出每个字段的当前值")
 @_SPECS_OPTION
@@ -243,8 +247,10 @@ def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None
 
 
 @main.command()
-@click.argument("template", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "template", metavar="模板", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.argument("data", metavar="数据", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "-o",
     "--output",
@@ -254,7 +260,7 @@ def describe(workbook: Path, as_json: bool, values: bool, specs_dir: Path | None
 )
 @_SPECS_OPTION
 def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> None:
-    """把 DATA（YAML 或 JSON，按字段 id）写入模板的输入单元格，另存为 OUTPUT。
+    """把“数据”（YAML 或 JSON，按字段 id；或一张表、一个文件夹）写入“模板”的输入单元格，另存到 -o。
 
     \b
     xltools fill 模板.xlsx 甲县.yaml -o 甲县.xlsx      一份
@@ -270,6 +276,12 @@ def fill(template: Path, data: Path, output: Path, specs_dir: Path | None) -> No
     if is_batch(data):
         _fill_batch(template, data, output, specs_dir)
         return
+    if output.is_dir():
+        _fail(
+            f"错误：[usage-path-is-dir] “{output}” 是文件夹，这里要的是文件：填写一份时 -o 是要写出的"
+            " .xlsx；一次填写多份（表格、列表或文件夹）时 -o 才是文件夹。",
+            EXIT_USAGE,
+        )
     import yaml
 
     from .fill import fill_workbook
@@ -324,7 +336,10 @@ def _fill_batch(template: Path, data: Path, out_dir: Path, specs_dir: Path | Non
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument(
+    "paths", metavar="文件或文件夹...", nargs=-1, required=True,
+    type=click.Path(exists=True, path_type=Path),
+)  # fmt: skip
 @click.option(
     "-o",
     "--output",
@@ -438,7 +453,9 @@ def demo(output: Path) -> None:
 
 
 @main.command()
-@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "source", metavar="旧版填报", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
     help="迁移后的工作簿（现行版本）",

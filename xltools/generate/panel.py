@@ -16,18 +16,19 @@ the values each check reads (:class:`StatusCache`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-from xlsxwriter.workbook import Workbook
-from xlsxwriter.worksheet import Worksheet
-
+from ..cellref import a1
 from ..expr import Boolean, Call, Name, Node, Text, evaluate, to_formula, top_level
 from ..expr.ast import walk
 from ..spec.model import Check, Spec
 from .layout import Cell, Layout
 from .metadata import PANEL_SHEET
 from .styles import FONT
+
+if TYPE_CHECKING:  # the checker plans the panel to compare it, without loading XlsxWriter
+    from xlsxwriter.workbook import Workbook
+    from xlsxwriter.worksheet import Worksheet
 
 OK, TODO = "通过", "待处理"
 FIRST_ROW: Final = 5  # 0-based row of the first check
@@ -141,7 +142,7 @@ def plan_panel(spec: Spec, layout: Layout) -> PanelPlan:
         anchor = anchor_at(check, positions)
         link = None
         if anchor is not None:
-            where = xl_rowcol_to_cell(anchor[1], anchor[2])
+            where = a1(anchor[1], anchor[2])
             quoted = "'" + anchor[0].replace("'", "''") + "'"
             link = (f"internal:{quoted}!{where}", where)
             if check.severity in MARKED:
@@ -181,8 +182,8 @@ def panel_texts(plan: PanelPlan, values: dict[str, Any]) -> tuple[list[str], str
 def panel_cells(plan: PanelPlan, values: dict[str, Any]) -> dict[str, str]:
     """The panel's formula cells ("E6", and "B2" for the overall status) -> their results."""
     statuses, overall = panel_texts(plan, values)
-    cells = {xl_rowcol_to_cell(FIRST_ROW + i, 4): status for i, status in enumerate(statuses)}
-    cells[xl_rowcol_to_cell(*OVERALL_CELL)] = overall
+    cells = {a1(FIRST_ROW + i, 4): status for i, status in enumerate(statuses)}
+    cells[a1(*OVERALL_CELL)] = overall
     return cells
 
 

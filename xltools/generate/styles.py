@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from xlsxwriter.format import Format
-from xlsxwriter.workbook import Workbook
+from typing import TYPE_CHECKING, Any
 
 from ..spec.model import Field
+
+if TYPE_CHECKING:  # FONT and the role table are read by the checker too
+    from xlsxwriter.format import Format
+    from xlsxwriter.workbook import Workbook
 
 INPUT_FILL = "#FFF2CC"  # light yellow: the cells the unit types into
 COMPUTED_FILL = "#EAF1FB"  # light blue: formulas

@@ -30,7 +30,7 @@ class _Progress:
 
 
 @click.command("merge", cls=ChineseCommand)
-@click.argument("inputs", metavar="INPUTS...", nargs=-1, required=True)
+@click.argument("inputs", metavar="文件或文件夹...", nargs=-1, required=True)
 @click.option(
     "-o",
     "--output",
