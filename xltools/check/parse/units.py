@@ -6,13 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final
 
-from .common import (
-    Parsed,
-    _ambiguous,
-    _fmt,
-    _invalid,
-    _quote,
-)
+from .common import Parsed, _ambiguous, _fmt, _invalid, _quote
 
 # Units a count is given in: stripped where no other unit is declared.
 COUNT_UNITS: Final = frozenset(
