@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .core import Counts, MergeResult, MissingDependency, Outputs, merge
+    from .core import MissingDependency, Outputs, merge
     from .executor import Executor, InProcess, LocalPool
     from .inputs import ArchiveLimits, InputError
+    from .result import Counts, MergeResult
     from .safe import neutralise
     from .submissions import read_submissions
     from .worker import FileResult, check_one
@@ -43,8 +44,8 @@ __all__ = [
 ]
 
 _WHERE = {
-    "Counts": "core",
-    "MergeResult": "core",
+    "Counts": "result",
+    "MergeResult": "result",
     "MissingDependency": "core",
     "Outputs": "core",
     "merge": "core",

@@ -29,7 +29,7 @@ from .safe import RowWriter, write_cell
 from .spool import Kind, Spool, Table
 
 if TYPE_CHECKING:
-    from .core import MergeResult
+    from .result import MergeResult
 
 MAX_DATA_ROWS: Final = 1_048_575  # Excel's rows, less the header
 FORMATS: Final[dict[Kind, str | None]] = {

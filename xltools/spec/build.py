@@ -7,7 +7,6 @@ or anything that needs a usable spec) decides what to do with them.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,14 @@ from typing import Any
 from ..expr import ExpressionError, Name, Node, parse, substitute
 from ..yaml_errors import explain as explain_yaml_error
 from ..yaml_errors import full_width_hint
+from .blocks.base import ID_PATTERN, _fmt, _opt_float, _opt_int, _opt_str
+from .blocks.fields import FieldsBlocks
+from .blocks.indicators import STANDARD_INDICATOR_COLUMNS as STANDARD_INDICATOR_COLUMNS
+from .blocks.indicators import STANDARD_ROW_CHECKS as STANDARD_ROW_CHECKS
+from .blocks.indicators import IndicatorBlocks
+from .blocks.lists import ListBlocks
+from .blocks.notes import NoteBlocks
+from .blocks.table import TableBlocks
 from .model import (
     FIELD_TYPES,
     NUMERIC_TYPES,
@@ -22,89 +29,16 @@ from .model import (
     YES_NO,
     Block,
     Check,
-    Column,
     Field,
-    FieldsBlock,
     GradeBand,
-    IndicatorBlock,
-    IndicatorGroup,
-    ListBlock,
-    NoteBlock,
     Previous,
     Sheet,
     Spec,
-    TableBlock,
 )
 from .pattern import PatternUnsupported, pattern_source
 from .problems import ProblemList
 from .rules import BUILTIN_KINDS, RuleError, RuleKind, custom_kind
 from .source import LocatedDict, line_of, load_yaml
-
-ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-
-# The standard indicator row of 项目支出 / 部门整体 自评表 (domain.md, forms A and B).
-STANDARD_INDICATOR_COLUMNS: list[dict[str, Any]] = [
-    {"key": "name", "label": "三级指标", "type": "text", "required": True, "max_length": 200},
-    {"key": "op", "label": "符号", "type": "choice", "choices": "target_op", "required": True},
-    {"key": "target", "label": "年度指标值", "type": "any"},
-    {"key": "unit", "label": "单位", "type": "text", "max_length": 20},
-    {"key": "actual", "label": "实际完成值", "type": "any", "required": True},
-    {"key": "level", "label": "完成等级（定性）", "type": "choice", "choices": "level"},
-    {"key": "weight", "label": "分值", "type": "number", "min": 0, "max": 100, "required": True},
-    {"key": "self_score", "label": "自评分（定性）", "type": "number", "min": 0, "max": 100},
-    {"key": "score", "label": "得分", "type": "number", "rule": "indicator"},
-    {"key": "reason", "label": "偏差原因分析及改进措施", "type": "text", "max_length": 500},
-]
-
-_QUANTITATIVE = '(op="≥", op="≤", op="=")'
-# What a reviewer checks on every standard indicator row (domain.md); written once, here.
-STANDARD_ROW_CHECKS: list[dict[str, Any]] = [
-    {
-        "id": "reason_needed",
-        "severity": "error",
-        "assert": 'OR(name="", score>=weight, LEN(reason)>0)',
-        "message": "得分低于分值，须填写偏差原因分析及改进措施",
-        "cells": ["reason"],
-    },
-    {
-        "id": "actual_is_number",
-        "severity": "error",
-        "assert": f"OR(NOT(OR{_QUANTITATIVE}), ISBLANK(actual), ISNUMBER(actual))",
-        "message": "定量指标（≥、≤、=）的实际完成值须为数值，如 100% 而不是“全覆盖”",
-        "cells": ["actual"],
-    },
-    {
-        "id": "target_is_number",
-        "severity": "error",
-        "assert": f"OR(NOT(OR{_QUANTITATIVE}), ISNUMBER(target))",
-        "message": "定量指标的年度指标值须为数值，符号写在“符号”列",
-        "cells": ["target"],
-    },
-    {
-        "id": "level_needed",
-        "severity": "error",
-        "assert": 'OR(op<>"定性", level<>"")',
-        "message": "定性指标须选择完成等级（达成 / 部分达成 / 未达成）",
-        "cells": ["level"],
-    },
-    {
-        "id": "score_in_band",
-        "severity": "warning",
-        "assert": 'OR(op<>"定性", ISBLANK(self_score), NOT(ISNUMBER(self_score)),'
-        ' AND(level="达成", self_score>=80%*weight, self_score<=weight),'
-        ' AND(level="部分达成", self_score>=60%*weight, self_score<=80%*weight),'
-        ' AND(level="未达成", self_score>=0, self_score<=60%*weight))',
-        "message": "自评分不在所选完成等级的区间内（达成 80–100%、部分达成 60–80%、未达成 0–60% 的分值），按区间边界计分",
-        "cells": ["self_score"],
-    },
-    {
-        "id": "target_may_be_low",
-        "severity": "warning",
-        "assert": 'IF(AND(op="≥", ISNUMBER(actual), ISNUMBER(target)), NOT(AND(target>0, actual>1.5*target)), TRUE)',
-        "message": "实际完成值超过年度指标值的 1.5 倍：指标值可能定得过低，请核实",
-        "cells": ["actual"],
-    },
-]
 
 STANDARD_CHOICES: dict[str, tuple[str, ...]] = {
     "target_op": ("≥", "≤", "=", "定性"),
@@ -118,7 +52,7 @@ _FIELD_KEYS = {
 }  # fmt: skip
 
 
-class _Builder:
+class _Builder(FieldsBlocks, TableBlocks, ListBlocks, IndicatorBlocks, NoteBlocks):
     def __init__(self, path: Path, problems: ProblemList) -> None:
         self.path = path
         self.problems = problems
@@ -343,361 +277,6 @@ class _Builder:
             )
             return None
         return builder(raw)
-
-    def note_block(self, raw: Mapping[str, Any]) -> Block:
-        return NoteBlock(text=str(raw.get("text", "")))
-
-    def fields_block(self, raw: Mapping[str, Any]) -> Block:
-        ids: list[str] = []
-        for item in raw.get("fields") or []:
-            if not isinstance(item, dict) or "id" not in item:
-                self.problem("spec-schema", "fields 中的每一项都需要 id", item if item else raw)
-                continue
-            field_id = str(item["id"])
-            label = str(item.get("label", field_id))
-            field = self.make_field(item, field_id, (label,), {}, item)
-            self.add_field(field, item)
-            ids.append(field_id)
-        return FieldsBlock(
-            fields=ids, columns=int(raw.get("columns", 2)), title=_opt_str(raw.get("title"))
-        )
-
-    def _columns(self, raw: Any, where: Any) -> list[dict[str, Any]]:
-        if not isinstance(raw, list) or not raw:
-            self.problem("spec-schema", "需要 columns 列表（每列 key 与 label）", where)
-            return []
-        columns = []
-        for item in raw:
-            if isinstance(item, dict) and "key" in item:
-                columns.append(item)
-            else:
-                self.problem("spec-schema", "每一列都需要 key", item if item else where)
-        return columns
-
-    def table_block(self, raw: Mapping[str, Any]) -> Block:
-        table_id = str(raw.get("id", ""))
-        title = _opt_str(raw.get("title"))
-        columns = self._columns(raw.get("columns"), raw)
-        rows = [r for r in raw.get("rows") or [] if isinstance(r, dict) and "key" in r]
-        col_keys = [str(c["key"]) for c in columns]
-        row_keys = [str(r["key"]) for r in rows]
-        for clash in sorted(set(col_keys) & set(row_keys)):
-            self.problem("spec-duplicate-id", f"表 {table_id} 的行与列都用了 key “{clash}”", raw)
-        cells: dict[tuple[str, str], str] = {}
-        for row in rows:
-            overrides = row.get("cells") or {}
-            for column in columns:
-                ckey = str(column["key"])
-                only = column.get("only")
-                override = overrides.get(ckey, {})
-                if override is None or (
-                    only is not None and str(row["key"]) not in only and not override
-                ):
-                    continue
-                definition = {k: v for k, v in column.items() if k not in ("key", "only")}
-                definition.pop("label", None)
-                if isinstance(override, dict):
-                    definition.update(override)
-                else:
-                    definition["value"] = override
-                field_id = str(definition.pop("id", f"{table_id}_{row['key']}_{ckey}"))
-                local_names = {k: f"{table_id}_{row['key']}_{k}" for k in col_keys}
-                local_names.update({k: f"{table_id}_{k}_{ckey}" for k in row_keys})
-                path = tuple(
-                    p
-                    for p in (
-                        title,
-                        str(row.get("label", row["key"])),
-                        str(column.get("label", ckey)),
-                    )
-                    if p
-                )
-                field = self.make_field(definition, field_id, path, local_names, override or row)
-                field.label = f"{row.get('label', row['key'])}·{column.get('label', ckey)}"
-                self.add_field(field, override or row)
-                cells[(str(row["key"]), ckey)] = field_id
-        return TableBlock(
-            id=table_id,
-            columns=[Column(str(c["key"]), str(c.get("label", c["key"]))) for c in columns],
-            rows=[Column(str(r["key"]), str(r.get("label", r["key"]))) for r in rows],
-            cells=cells,
-            title=title,
-            corner=_opt_str(raw.get("corner")),
-        )
-
-    def _row_fields(
-        self,
-        prefix: str,
-        columns: list[dict[str, Any]],
-        preset: Mapping[str, Any],
-        path: tuple[str, ...],
-        where: Any,
-    ) -> dict[str, str]:
-        """The fields of one repeating row; ``preset`` fixes values or overrides column settings.
-        A preset row is the spec's (fixed): its required inputs are required outright; the
-        others are free rows, required only once used (``row_members``)."""
-        col_keys = [str(c["key"]) for c in columns]
-        local_names = {k: f"{prefix}_{k}" for k in col_keys}
-        unknown = set(preset) - set(col_keys)
-        if unknown:
-            self.problem(
-                "spec-unknown-key",
-                f"行 {prefix} 有不存在的列：{', '.join(sorted(unknown))}"
-                + full_width_hint("".join(unknown)),
-                where,
-            )
-        row: dict[str, str] = {}
-        for column in columns:
-            key = str(column["key"])
-            definition = {k: v for k, v in column.items() if k != "key"}
-            override = preset.get(key)
-            if isinstance(override, dict):
-                definition.update(override)
-            elif override is not None:
-                definition["value"] = override
-            field = self.make_field(
-                definition,
-                f"{prefix}_{key}",
-                (*path, str(column.get("label", key))),
-                local_names,
-                where,
-            )
-            self.add_field(field, where)
-            row[key] = field.id
-        members = tuple(f for f in row.values() if self.fields[f].input)
-        if not preset:
-            for field_id in members:
-                self.row_members[field_id] = members
-        return row
-
-    def list_block(self, raw: Mapping[str, Any]) -> Block:
-        list_id = str(raw.get("id", ""))
-        title = _opt_str(raw.get("title"))
-        columns = self._columns(raw.get("columns"), raw)
-        presets = raw.get("rows", 5)
-        if isinstance(presets, int):
-            presets = [{}] * presets
-        rows: list[dict[str, str]] = []
-        for n, preset in enumerate(presets, start=1):
-            path = tuple(p for p in (title, str(n)) if p)
-            row = self._row_fields(f"{list_id}_{n}", columns, preset or {}, path, preset or raw)
-            self.row_checks(raw.get("row_checks"), row, f"{list_id}_{n}")
-            rows.append(row)
-        # One range field per column, so a rule can say SUM(detail_amount).
-        for column in columns:
-            key = str(column["key"])
-            members = tuple(r[key] for r in rows)
-            self.add_field(
-                Field(id=f"{list_id}_{key}", label=str(column.get("label", key)),
-                      path=tuple(p for p in (title, str(column.get("label", key))) if p),
-                      type=str(column.get("type", "text")), unit=_opt_str(column.get("unit")),
-                      input=False, members=members, sheet=self.sheet, line=line_of(column)),
-                column,
-            )  # fmt: skip
-        totals: dict[str, str] = {}
-        total_label = str(raw.get("total_label", "合计"))
-        for key in raw.get("totals") or []:
-            matching = [c for c in columns if str(c["key"]) == str(key)]
-            if not matching:
-                self.problem(
-                    "spec-unknown-reference",
-                    f"列表 {list_id} 的 totals 中没有列 “{key}”",
-                    raw,
-                    "totals",
-                )
-                continue
-            column = matching[0]
-            total = Field(
-                id=f"{list_id}_total_{key}",
-                label=f"{total_label}·{column.get('label', key)}",
-                path=tuple(p for p in (title, total_label, str(column.get("label", key))) if p),
-                type=str(column.get("type", "number")),
-                unit=_opt_str(column.get("unit")),
-                formula=parse(f"SUM({list_id}_{key})"),
-                formula_source=f"SUM({list_id}_{key})",
-                input=False,
-                sheet=self.sheet,
-                line=line_of(raw, "totals"),
-            )
-            self.add_field(total, raw)
-            totals[str(key)] = total.id
-        return ListBlock(
-            id=list_id,
-            columns=[Column(str(c["key"]), str(c.get("label", c["key"]))) for c in columns],
-            rows=rows,
-            totals=totals,
-            total_label=total_label,
-            title=title,
-        )
-
-    def indicator_block(self, raw: Mapping[str, Any]) -> Block:
-        block_id = str(raw.get("id", ""))
-        title = _opt_str(raw.get("title"))
-        levels = [str(x) for x in raw.get("levels") or ["一级指标", "二级指标"]]
-        columns_raw = raw.get("columns", "standard")
-        columns = (
-            STANDARD_INDICATOR_COLUMNS
-            if columns_raw == "standard"
-            else self._columns(columns_raw, raw)
-        )
-        # The standard row brings its own checks; a spec may add (or, with columns, replace) them.
-        standard = STANDARD_ROW_CHECKS if columns_raw == "standard" else []
-        self.current_row_checks = standard + list(raw.get("row_checks") or [])
-        col_keys = {str(c["key"]) for c in columns}
-        if "score" not in col_keys or "weight" not in col_keys:
-            self.problem(
-                "spec-schema", f"指标表 {block_id} 的列中必须有 weight（分值）和 score（得分）", raw
-            )
-        groups = [
-            self._group(g, block_id, (block_id,), (title or block_id,), columns, levels, 1)
-            for g in raw.get("groups") or []
-            if isinstance(g, dict)
-        ]
-        block = IndicatorBlock(
-            id=block_id,
-            levels=levels,
-            columns=[Column(str(c["key"]), str(c.get("label", c["key"]))) for c in columns],
-            groups=groups,
-            score_field=f"{block_id}_score",
-            weight_field=f"{block_id}_weight",
-            title=title,
-        )
-        label = title or block_id
-        self._sum_field(
-            block.score_field, [g.score_field for g in groups], (label, "得分合计"), raw
-        )
-        self._sum_field(
-            block.weight_field, [g.weight_field for g in groups], (label, "分值合计"), raw
-        )
-        declared = _opt_float(raw.get("weight"))
-        self._check_weights(declared, groups, label, raw)
-        return block
-
-    def _group(
-        self,
-        raw: Mapping[str, Any],
-        block_id: str,
-        keys: tuple[str, ...],
-        labels: tuple[str, ...],
-        columns: list[dict[str, Any]],
-        levels: list[str],
-        depth: int,
-    ) -> IndicatorGroup:
-        key = str(raw.get("key", ""))
-        label = str(raw.get("label", key))
-        if not ID_PATTERN.match(key):
-            self.problem(
-                "spec-bad-id", f"指标分组 “{label}” 需要 key（小写字母、数字、下划线）", raw
-            )
-        keys, labels = (*keys, key), (*labels, label)
-        prefix = "_".join(keys)
-        group = IndicatorGroup(
-            key=key,
-            label=label,
-            weight=_opt_float(raw.get("weight")),
-            children=[],
-            rows=[],
-            line=line_of(raw, "weight"),
-        )
-        if "groups" in raw:
-            group.children = [
-                self._group(g, block_id, keys, labels, columns, levels, depth + 1)
-                for g in raw["groups"] or []
-                if isinstance(g, dict)
-            ]
-        else:
-            if depth != len(levels):
-                self.problem(
-                    "spec-schema",
-                    f"指标分组 “{label}” 在第 {depth} 级就有指标行，但表头有 {len(levels)} 级（levels）",
-                    raw,
-                )
-            presets = raw.get("rows", 1)
-            if isinstance(presets, int):
-                presets = [{}] * presets
-            for n, preset in enumerate(presets, start=1):
-                row_where = preset if preset else raw
-                row = self._row_fields(
-                    f"{prefix}_{n}", columns, preset or {}, (*labels, str(n)), row_where
-                )
-                self.row_checks(self.current_row_checks, row, f"{prefix}_{n}")
-                group.rows.append(row)
-        # A top-level group, or one that declares its weight, gets its own 小计 (sum fields);
-        # the others are summed straight from their rows by the group above.
-        if depth == 1 or group.weight is not None:
-            group.score_field = f"{prefix}_score"
-            group.weight_field = f"{prefix}_weight"
-            self._sum_field(group.score_field, _parts(group, "score"), (*labels, "得分"), raw)
-            self._sum_field(group.weight_field, _parts(group, "weight"), (*labels, "分值"), raw)
-            self._weight_check(group, labels)
-        if group.children:
-            self._check_weights(group.weight, group.children, label, raw)
-        else:
-            self._check_row_weights(group, raw)
-        return group
-
-    def _weight_check(self, group: IndicatorGroup, labels: tuple[str, ...]) -> None:
-        """The unit spreads a group's weight over its rows: the rows must add up to it. When
-        the spec fixes every row's weight, lint has compared them (spec-weights-mismatch) and
-        the locked cells cannot change: such a check could never fail, so there is none."""
-        if group.weight is None:
-            return
-        if not any(self.fields[w].input for w in _row_weights(group) if w in self.fields):
-            return
-        self.auto_checks.append(
-            Check(
-                id=f"weight_{group.weight_field}",
-                severity="error",
-                message=f"“{'/'.join(labels[1:])}” 各指标分值之和应为 {_fmt(group.weight)} 分",
-                expr=parse(f"{group.weight_field}={_fmt(group.weight)}"),
-                source=f"{group.weight_field}={_fmt(group.weight)}",
-                cells=(group.weight_field,),
-            )
-        )
-
-    def _sum_field(
-        self, field_id: str, parts: list[str], path: tuple[str, ...], where: Any
-    ) -> None:
-        source = f"SUM({', '.join(parts)})" if parts else "0"
-        self.add_field(
-            Field(id=field_id, label=path[-1], path=path, type="number", formula=parse(source),
-                  formula_source=source, input=False, sheet=self.sheet, line=line_of(where)),
-            where,
-        )  # fmt: skip
-
-    def _check_weights(
-        self, declared: float | None, parts: list[IndicatorGroup], label: str, where: Any
-    ) -> None:
-        """Declared weights of the parts must add up to the declared weight of the whole."""
-        weights = [p.weight for p in parts]
-        if declared is None or any(w is None for w in weights):
-            return
-        total = sum(w for w in weights if w is not None)
-        if abs(total - declared) > 1e-9:
-            detail = " + ".join(f"{p.label} {_fmt(p.weight)}（第 {p.line} 行）" for p in parts)
-            self.problem(
-                "spec-weights-mismatch",
-                f"“{label}” 的分值为 {_fmt(declared)}，但其下各项相加为 {_fmt(total)}（{detail}）",
-                where,
-                "weight",
-            )
-
-    def _check_row_weights(self, group: IndicatorGroup, where: Any) -> None:
-        if group.weight is None or not group.rows:
-            return
-        values = [
-            self.fields[r["weight"]].value for r in group.rows if r.get("weight") in self.fields
-        ]
-        if len(values) != len(group.rows) or any(not isinstance(v, int | float) for v in values):
-            return  # the unit distributes the weight: checked in the workbook, not here
-        total = float(sum(values))
-        if abs(total - group.weight) > 1e-9:
-            self.problem(
-                "spec-weights-mismatch",
-                f"“{group.label}” 的分值为 {_fmt(group.weight)}，但预设指标的分值相加为 {_fmt(total)}",
-                where,
-                "weight",
-            )
 
     # ---- top level -------------------------------------------------------------------------
 
@@ -925,24 +504,6 @@ def _previous(raw: Any) -> Previous | None:
     )
 
 
-def _parts(group: IndicatorGroup, column: str) -> list[str]:
-    """Fields whose sum is the group's total of ``column``: child totals where a child has
-    them, rows otherwise."""
-    parts = [row[column] for row in group.rows if column in row]
-    for child in group.children:
-        child_total = child.score_field if column == "score" else child.weight_field
-        parts.extend([child_total] if child_total else _parts(child, column))
-    return parts
-
-
-def _row_weights(group: IndicatorGroup) -> list[str]:
-    """The weight fields of every row under a group, at any depth."""
-    found = [row["weight"] for row in group.rows if "weight" in row]
-    for child in group.children:
-        found.extend(_row_weights(child))
-    return found
-
-
 def _did_you_mean(name: str, candidates: Any) -> str:
     import difflib
 
@@ -952,30 +513,6 @@ def _did_you_mean(name: str, candidates: Any) -> str:
 
 def did_you_mean(name: str, candidates: Any) -> str:
     return _did_you_mean(name, candidates)
-
-
-def _opt_str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def _opt_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _opt_int(value: Any) -> int | None:
-    number = _opt_float(value)
-    return None if number is None else int(number)
-
-
-def _fmt(value: float | None) -> str:
-    if value is None:
-        return "?"
-    return str(int(value)) if float(value).is_integer() else str(value)
 
 
 __all__ = ["NUMERIC_TYPES", "build", "build_from", "did_you_mean"]
