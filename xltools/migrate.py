@@ -98,7 +98,7 @@ def changes_between(registry: Registry, spec: Spec, old_version: int) -> list[Pr
     return steps[::-1]
 
 
-def carry(old_spec: Spec, steps: list[Previous], old_id: str) -> str | None:
+def carry(steps: list[Previous], old_id: str) -> str | None:
     """The id ``old_id`` has in the newest version, None when a version removed it."""
     current = old_id
     for step in steps:
@@ -120,7 +120,7 @@ def carry_inputs(
         value = values.get(old_field.id)
         if value is None or value == "":
             continue
-        new_id = carry(old_spec, steps, old_field.id)
+        new_id = carry(steps, old_field.id)
         target = new_spec.fields.get(new_id) if new_id is not None else None
         if new_id is None or target is None or not target.input:
             removed.append((old_field.id, old_field.label, value))
@@ -220,7 +220,7 @@ def migrate(
                 result.kept.append((new_id, new_spec.fields[new_id].label))
         _refuse_invalid(new_spec, data, result)
         # new in this version: no field of the old one becomes it
-        images = {carry(old_spec, steps, f.id) for f in old_spec.fields.values()}
+        images = {carry(steps, f.id) for f in old_spec.fields.values()}
         result.added = [
             (f.id, f.label, f.required) for f in new_spec.inputs() if f.id not in images
         ]
