@@ -146,9 +146,14 @@ def test_bombs_are_refused_quickly_and_cheaply(
     case: CorpusCase, corpus: tuple[Path, dict[str, CorpusCase]], registry: Registry
 ) -> None:
     path = _case(corpus, case)
-    started = time.perf_counter()
-    report, _ = check_file(path, registry)
-    elapsed = time.perf_counter() - started
+    # the better of two runs: a busy CI machine once took 1.13 s for a refusal that takes
+    # a few tenths when the machine is free; a real slowdown fails both
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        report, _ = check_file(path, registry)
+        timings.append(time.perf_counter() - started)
+    elapsed = min(timings)
     tracemalloc.start()
     try:
         check_file(path, registry)
