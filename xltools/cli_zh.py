@@ -245,14 +245,8 @@ class ChineseContext(click.Context):
     formatter_class = ChineseFormatter
 
 
-class ChineseCommand(click.Command):
-    """A command whose help and usage errors are in Chinese, each error with its code."""
-
-    context_class = ChineseContext
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("options_metavar", "[选项]")
-        super().__init__(*args, **kwargs)
+class _CodedUsageErrors(click.Command):
+    """Usage errors from parsing, said in Chinese with their code (commands and groups alike)."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         try:
@@ -261,7 +255,17 @@ class ChineseCommand(click.Command):
             raise _coded(error, ctx) from None
 
 
-class ChineseGroup(click.Group):
+class ChineseCommand(_CodedUsageErrors):
+    """A command whose help and usage errors are in Chinese, each error with its code."""
+
+    context_class = ChineseContext
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+
+
+class ChineseGroup(_CodedUsageErrors, click.Group):
     """A group as :class:`ChineseCommand`; its subcommands and subgroups are of these classes."""
 
     context_class = ChineseContext
@@ -272,12 +276,6 @@ class ChineseGroup(click.Group):
         kwargs.setdefault("options_metavar", "[选项]")
         kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
         super().__init__(*args, **kwargs)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as error:
-            raise _coded(error, ctx) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         # "Missing command" and "No such command" are raised here, not while parsing (with
