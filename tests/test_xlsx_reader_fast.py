@@ -33,6 +33,7 @@ from xltools.xlsx import (
     read_workbook,
     reader,
 )
+from xltools.xlsx.plain_strings import plain_strings
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "project_expense_2023.yaml"
@@ -303,6 +304,72 @@ STRING_TABLES: dict[str, tuple[bytes, bool]] = {
     "an unknown element": (_sst("<si><t>a</t></si><extLst/>"), False),
     "malformed": (_sst("<si><t>a</si>"), False),
 }
+
+
+# Shapes for the regular-expression path (xltools/xlsx/plain_strings.py): LibreOffice's rich
+# runs and character references, and every way out of its narrow grammar.
+_LO_TITLE = (
+    '<si><r><rPr><b val="true"/><sz val="16"/><rFont val="宋体"/><family val="2"/>'
+    '<charset val="1"/></rPr><t xml:space="preserve">2023</t></r><r><rPr><sz val="16"/>'
+    '</rPr><t xml:space="preserve">年度自评表</t></r></si>'
+)
+PLAIN_TABLES: dict[str, tuple[bytes, bool]] = {
+    "LibreOffice: rich title, &#10;, attributes on sst": (
+        (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{MAIN}" '
+            f'count="3" uniqueCount="3">{_LO_TITLE}<si><t xml:space="preserve">一&#10;二</t></si>'
+            "<si><t>&#x4E2D;&amp;&lt;&gt;&quot;&apos;_x000D_</t></si></sst>"
+        ).encode(),
+        True,
+    ),
+    "XlsxWriter: literal newline and tab": (_sst("<si><t>一\n二\t三</t></si><si><t/></si>"), True),
+    "count before xmlns": (
+        f'<?xml version="1.0"?><sst count="1" xmlns="{MAIN}"><si><t>甲</t></si></sst>'.encode(),
+        True,
+    ),
+    "strict namespace": (_sst("<si><t>严格</t></si>", STRICT, ""), True),
+    "reference to a forbidden character": (_sst("<si><t>a&#0;b</t></si>"), False),
+    "reference to a carriage return": (_sst("<si><t>a&#13;b</t></si>"), True),
+    "comment between items": (_sst("<si><t>a</t></si><!-- x --><si><t>b</t></si>"), False),
+    "CDATA": (_sst("<si><t><![CDATA[<b>]]></t></si>"), False),
+    "whitespace between items": (_sst("<si><t>a</t></si>\n  <si><t>b</t></si>"), False),
+    "single quotes": (_sst("<si><t xml:space='preserve'> a</t></si>"), False),
+    "prefixed namespace": (
+        f'<x:sst xmlns:x="{MAIN}"><x:si><x:t>p</x:t></x:si></x:sst>'.encode(),
+        False,
+    ),
+    "a second default namespace": (
+        f'<sst xmlns="{MAIN}" xmlns="{MAIN}"><si><t>d</t></si></sst>'.encode(),
+        False,
+    ),
+    "other namespace": (_sst("<si><t>o</t></si>", "urn:other"), False),
+    "unknown entity": (_sst("<si><t>&nbsp;</t></si>"), False),
+    "a run of two texts": (_sst("<si><r><t>a</t><t>b</t></r></si>"), False),
+    "a text outside any item": (_sst("<t>loose</t><si><t>a</t></si>"), False),
+    "run properties holding text": (_sst("<si><r><rPr><b>x</b></rPr><t>y</t></r></si>"), False),
+    "raw control character": (_sst("<si><t>a\x01b</t></si>"), False),
+    "carriage return as such": (_sst("<si><t>a\r\nb</t></si>"), False),
+    "not UTF-8": (_sst("<si><t>é</t></si>").replace("é".encode(), b"\xe9"), False),
+    "unclosed": (_sst("<si><t>a</t>"), False),
+}
+
+
+@pytest.mark.parametrize("table", list(PLAIN_TABLES))
+def test_plain_strings_read_as_streamed(table: str) -> None:
+    """Where the regular expressions take a part they read what expat reads; where they do
+    not, the part still reads as streamed (or is refused as streamed)."""
+    content, taken = PLAIN_TABLES[table]
+    assert (plain_strings(content) is not None) == taken
+    parts = hand_parts()
+    parts["xl/sharedStrings.xml"] = content
+    data = package(parts)
+    assert outcome(data) == without_memory(data)
+
+
+def test_plain_strings_take_the_application_shapes() -> None:
+    for content, fast in STRING_TABLES.values():
+        if fast and plain_strings(content) is not None:
+            assert plain_strings(content) == reader._simple_strings(content)
 
 
 @pytest.mark.parametrize("table", list(STRING_TABLES))

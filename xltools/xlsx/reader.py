@@ -81,6 +81,7 @@ from .parts import (
     _Styles,
     _WorkbookPart,
 )
+from .plain_strings import plain_strings
 from .sheet import _CELLS, _CELLS_LIMIT, _Budget, _SheetPart
 
 __all__ = [
@@ -195,7 +196,9 @@ class _Reader(_Package):
             self.parse(info, strings.start, strings.end, strings.data)
             return
         with self._errors_named(info.filename):
-            found = _simple_strings(content)
+            found = plain_strings(content)
+            if found is None:
+                found = _simple_strings(content)
             if found is None:
                 _expat(strings.start, strings.end, strings.data).Parse(content, True)
                 return
