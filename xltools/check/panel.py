@@ -53,16 +53,19 @@ _clean: dict[str, set[bytes]] = {}
 _CLEAN_LIMIT = 256
 _VALUE = re.compile(rb"<v>[^<]*</v>")
 _SHARED_STRING = re.compile(rb't="s"[^>]*><v>([0-9]{1,9})</v>')
+# Each distributed workbook has its own protection password, so its hash differs in every
+# return; that the panel is protected at all (sheet="true") stays in the bytes.
+_PASSWORD_HASH = re.compile(rb' (?:password|hashValue|saltValue)="[^"]*"')
 
 
 def _fingerprint(content: bytes, strings: list[str]) -> bytes:
     """The panel part without what changes from return to return when nothing was tampered
-    with — every cell's ``<v>`` (the statuses' cached results) — plus, in order, the text of
-    every shared-string cell (a label changed in sharedStrings.xml changes the fingerprint).
-    What the verdict rests on is formulas (kept: ``<f>`` is not ``<v>``) and labels (resolved);
+    with — every cell's ``<v>`` (the statuses' cached results) and the password hash of its
+    protection — plus, in order, the text of every shared-string cell (a label changed in
+    sharedStrings.xml changes the fingerprint). What the verdict rests on is formulas (kept: ``<f>`` is not ``<v>``) and labels (resolved);
     two panels with one fingerprint hold the same. Anything unusual stays in the bytes, so the
     worst it can do is a full read."""
-    digest = blake2b(_VALUE.sub(b"", content), digest_size=20)
+    digest = blake2b(_PASSWORD_HASH.sub(b"", _VALUE.sub(b"", content)), digest_size=20)
     for index in _SHARED_STRING.findall(content):
         number = int(index)
         digest.update(b"\x00" + (strings[number] if number < len(strings) else "\x00?").encode())
