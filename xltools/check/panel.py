@@ -58,15 +58,20 @@ _SHARED_STRING = re.compile(rb't="s"[^>]*><v>([0-9]{1,9})</v>')
 _PASSWORD_HASH = re.compile(rb' (?:password|hashValue|saltValue)="[^"]*"')
 
 
-def _fingerprint(content: bytes, strings: list[str]) -> bytes:
+def _fingerprint(original: bytes, strings: list[str]) -> bytes:
     """The panel part without what changes from return to return when nothing was tampered
     with — every cell's ``<v>`` (the statuses' cached results) and the password hash of its
     protection — plus, in order, the text of every shared-string cell (a label changed in
-    sharedStrings.xml changes the fingerprint). What the verdict rests on is formulas (kept: ``<f>`` is not ``<v>``) and labels (resolved);
-    two panels with one fingerprint hold the same. Anything unusual stays in the bytes, so the
-    worst it can do is a full read."""
-    digest = blake2b(_PASSWORD_HASH.sub(b"", _VALUE.sub(b"", content)), digest_size=20)
-    for index in _SHARED_STRING.findall(content):
+    sharedStrings.xml changes the fingerprint). What the verdict rests on is formulas (kept:
+    ``<f>`` is not ``<v>``) and labels (resolved); two panels with one fingerprint hold the
+    same. Anything unusual stays in the bytes, so the worst it can do is a full read."""
+    content = _VALUE.sub(b"", original)
+    start = content.find(b"<sheetProtection")
+    end = content.find(b">", start) + 1
+    if start >= 0 and end > 0:  # the hash is in this one tag: no need to scan the rest
+        content = content[:start] + _PASSWORD_HASH.sub(b"", content[start:end]) + content[end:]
+    digest = blake2b(content, digest_size=20)
+    for index in _SHARED_STRING.findall(original):
         number = int(index)
         digest.update(b"\x00" + (strings[number] if number < len(strings) else "\x00?").encode())
     return digest.digest()
