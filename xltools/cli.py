@@ -511,6 +511,70 @@ def migrate(
         )
 
 
+@main.command()
+@click.argument(
+    "roster", metavar="名册", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.argument("returns", metavar="返回的文件或文件夹...", nargs=-1, required=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="写一份进度工作簿（.xlsx）",
+)
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option(
+    "--workers", type=click.IntRange(min=0), default=None, help="并行进程数；默认每个 CPU 核一个"
+)
+@_SPECS_OPTION
+def status(
+    roster: Path,
+    returns: tuple[str, ...],
+    output: Path | None,
+    as_json: bool,
+    workers: int | None,
+    specs_dir: Path | None,
+) -> None:
+    """名册对照返回的文件：每个单位 未交 / 已交待修改 / 已采纳，附原因和采用的文件；
+    同一单位的旧文件列为 被替代，名册中没有的单位的文件列为 名册外。
+
+    \b
+    xltools status 分发/manifest.csv 返回/
+    xltools status 名册.csv 返回/ 补交.zip -o 填报进度.xlsx
+
+    名册：分发时生成的 manifest.csv，或含 bureau_id（可选 bureau_name、template）列的
+    .csv / .xlsx。判定与 xltools merge 相同。
+
+    退出码：0 全部已采纳，1 还有未交或待修改的单位，2 用法错误。
+    """
+    import json
+
+    from .merge.inputs import InputError
+    from .status import RosterError, run_status
+
+    try:
+        report = run_status(roster, returns, specs_dir=specs_dir, workers=workers)
+    except (RosterError, InputError) as error:
+        _fail(str(error), EXIT_USAGE)
+    if output is not None:
+        from .status_workbook import write_status_workbook
+
+        write_status_workbook(report, output)
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for bureau in report.bureaus:
+            if bureau.status != "已采纳":
+                click.echo(f"  [{bureau.status}] {bureau.bureau_id} {bureau.name}：{bureau.reason}")
+        for item in report.files:
+            if item.status == "名册外":
+                click.echo(f"  [名册外] {Path(item.file).name}：{item.reason}")
+        click.echo(report.line)
+        if output is not None:
+            click.echo(f"进度工作簿：{output}")
+    sys.exit(EXIT_OK if report.complete else EXIT_PROBLEMS)
+
+
 def _register_merge() -> None:
     # The merge command's module imports only click at start-up (pandas when it runs).
     from .merge.command import merge_command
