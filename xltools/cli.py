@@ -209,7 +209,9 @@ def _open_template_info(path: Path, specs_dir: Path | None) -> tuple[Registry, S
     if spec_obj is None:
         known = registry.versions(info.template)
         hint = (
-            f"可接受的版本：{', '.join(map(str, known))}" if known else "规范文件夹中没有这个模板"
+            f"可接受的版本：{', '.join(map(str, known))}"
+            if known
+            else f"规范文件夹中没有这个模板。{registry.where()}"
         )
         _fail(
             f"{path}: [unknown-template] 未知的模板 {info.template} 第 {info.version} 版；{hint}",

@@ -47,16 +47,26 @@ class Registry:
 
     paths: dict[tuple[str, int], Path]
     _built: dict[tuple[str, int], Spec | None] = field(default_factory=dict)
+    searched: list[Path] = field(default_factory=list)  # the folders looked in, in order
 
     @classmethod
     def load(cls, explicit: Path | None = None) -> Registry:
         paths: dict[tuple[str, int], Path] = {}
-        for folder in spec_dirs(explicit):
+        folders = spec_dirs(explicit)
+        for folder in folders:
             for path in sorted(folder.glob("*.yaml")):
                 key = _head(path)
                 if key is not None and key not in paths:
                     paths[key] = path
-        return cls(paths)
+        return cls(paths, searched=folders)
+
+    def where(self) -> str:
+        """Where specs were looked for and how to add a folder, for a "not found" message."""
+        looked = "、".join(str(p.resolve()) for p in self.searched) or "（没有可用的规范文件夹）"
+        return (
+            f"已查找的规范文件夹：{looked}。若这种表的规范（.yaml）在别处，请用 --specs 文件夹 "
+            f"指定，或设置环境变量 XLTOOLS_SPECS（多个文件夹用 “{os.pathsep}” 分隔）"
+        )
 
     def find(self, template: str, version: int) -> Spec | None:
         key = (template, version)

@@ -115,7 +115,8 @@ def identify(
             Finding(
                 "error",
                 "unknown-template",
-                f"未知的模板 “{template}”（第 {version} 版）：本单位的规范中没有这种自评表。请确认提交对象是否正确。",
+                f"未知的模板 “{template}”（第 {version} 版）：本单位的规范中没有这种自评表。"
+                f"请确认提交对象是否正确。{registry.where()}。",
                 found=template,
             )
         )
