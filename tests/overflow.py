@@ -4,6 +4,10 @@ merged ranges and fonts as saved, against the text (issue 17, part 3).
 A wrapped text needs as many lines as `xltools.textfit` estimates for its width; its rows
 must be tall enough for them. A text that does not wrap must fit its width, or spill only
 into empty cells to its right inside the sheet's used columns (as Excel draws it).
+
+A formula is drawn as its result, so a formula cell is measured by the result the file caches
+(what the generator or ``fill`` wrote, or what LibreOffice computed when it saved). Cells in
+hidden columns or rows are not drawn at all and are not measured.
 """
 
 from __future__ import annotations
@@ -38,16 +42,29 @@ def lines_that_fit(height: float, font_pt: float) -> int:
 
 
 def overflowing_cells(path: Path, sheets: list[str] | None = None) -> list[Overflow]:
-    book = openpyxl.load_workbook(path)  # formulas as text: a formula is not drawn as such
+    book = openpyxl.load_workbook(path)  # styles, widths and heights, formulas as text
+    shown = openpyxl.load_workbook(path, data_only=True)  # each formula's cached result
     found: list[Overflow] = []
     for ws in book.worksheets:
         if ws.sheet_state != "visible" or (sheets is not None and ws.title not in sheets):
             continue
-        found += _sheet_overflows(ws)
+        found += _sheet_overflows(ws, shown[ws.title])
     return found
 
 
-def _sheet_overflows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[Overflow]:
+def _hidden(ws: openpyxl.worksheet.worksheet.Worksheet) -> tuple[set[int], set[int]]:
+    """(hidden rows, hidden columns), 1-based."""
+    rows = {r for r, d in ws.row_dimensions.items() if d.hidden}
+    cols = set()
+    for d in ws.column_dimensions.values():
+        if d.hidden and d.min and d.max:
+            cols.update(range(d.min, d.max + 1))
+    return rows, cols
+
+
+def _sheet_overflows(
+    ws: openpyxl.worksheet.worksheet.Worksheet, results: openpyxl.worksheet.worksheet.Worksheet
+) -> list[Overflow]:
     def col_width(col: int) -> float:
         dim = ws.column_dimensions.get(get_column_letter(col))
         # openpyxl groups equal columns under the first letter of the group (min..max)
@@ -71,13 +88,18 @@ def _sheet_overflows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[Overflo
                 if (r, c) != (rng.min_row, rng.min_col):
                     covered.add((r, c))
     last_col = ws.max_column
+    hidden_rows, hidden_cols = _hidden(ws)
     found = []
     for row in ws.iter_rows():
         for cell in row:
             value = cell.value
-            if not isinstance(value, str) or not value.strip() or value.startswith("="):
+            if isinstance(value, str) and value.startswith("="):
+                value = results.cell(row=cell.row, column=cell.column).value
+            if not isinstance(value, str) or not value.strip():
                 continue
             if (cell.row, cell.column) in covered:
+                continue
+            if cell.row in hidden_rows or cell.column in hidden_cols:
                 continue
             bottom, right = spans.get((cell.row, cell.column), (cell.row, cell.column))
             width = sum(col_width(c) for c in range(cell.column, right + 1))
