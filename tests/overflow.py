@@ -18,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from xltools.textfit import DEFAULT_FONT_PT, display_width, lines_needed
 
@@ -52,19 +53,17 @@ def overflowing_cells(path: Path, sheets: list[str] | None = None) -> list[Overf
     return found
 
 
-def _hidden(ws: openpyxl.worksheet.worksheet.Worksheet) -> tuple[set[int], set[int]]:
+def _hidden(ws: Worksheet) -> tuple[set[int], set[int]]:
     """(hidden rows, hidden columns), 1-based."""
     rows = {r for r, d in ws.row_dimensions.items() if d.hidden}
-    cols = set()
+    cols: set[int] = set()
     for d in ws.column_dimensions.values():
         if d.hidden and d.min and d.max:
             cols.update(range(d.min, d.max + 1))
     return rows, cols
 
 
-def _sheet_overflows(
-    ws: openpyxl.worksheet.worksheet.Worksheet, results: openpyxl.worksheet.worksheet.Worksheet
-) -> list[Overflow]:
+def _sheet_overflows(ws: Worksheet, results: Worksheet) -> list[Overflow]:
     def col_width(col: int) -> float:
         dim = ws.column_dimensions.get(get_column_letter(col))
         # openpyxl groups equal columns under the first letter of the group (min..max)
@@ -79,8 +78,8 @@ def _sheet_overflows(
         dim = ws.row_dimensions.get(row)
         return float(dim.height) if dim is not None and dim.height else DEFAULT_HEIGHT
 
-    spans = {}
-    covered = set()
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    covered: set[tuple[int, int]] = set()
     for rng in ws.merged_cells.ranges:
         spans[(rng.min_row, rng.min_col)] = (rng.max_row, rng.max_col)
         for r in range(rng.min_row, rng.max_row + 1):
@@ -93,17 +92,18 @@ def _sheet_overflows(
     for row in ws.iter_rows():
         for cell in row:
             value = cell.value
+            at_row, at_col = int(cell.row or 0), int(cell.column or 0)
             if isinstance(value, str) and value.startswith("="):
-                value = results.cell(row=cell.row, column=cell.column).value
+                value = results.cell(row=at_row, column=at_col).value
             if not isinstance(value, str) or not value.strip():
                 continue
-            if (cell.row, cell.column) in covered:
+            if (at_row, at_col) in covered:
                 continue
-            if cell.row in hidden_rows or cell.column in hidden_cols:
+            if at_row in hidden_rows or at_col in hidden_cols:
                 continue
-            bottom, right = spans.get((cell.row, cell.column), (cell.row, cell.column))
-            width = sum(col_width(c) for c in range(cell.column, right + 1))
-            height = sum(row_height(r) for r in range(cell.row, bottom + 1))
+            bottom, right = spans.get((at_row, at_col), (at_row, at_col))
+            width = sum(col_width(c) for c in range(at_col, right + 1))
+            height = sum(row_height(r) for r in range(at_row, bottom + 1))
             font_pt = float(cell.font.sz or DEFAULT_FONT_PT) if cell.font else DEFAULT_FONT_PT
             if cell.alignment is not None and cell.alignment.wrap_text:
                 need = lines_needed(value, width, font_pt)
@@ -119,7 +119,7 @@ def _sheet_overflows(
                 continue
             room = width
             col = right + 1
-            while room < longest and col <= last_col and _empty(ws, cell.row, col, covered):
+            while room < longest and col <= last_col and _empty(ws, at_row, col, covered):
                 room += col_width(col)
                 col += 1
             if room < longest - 0.5:
