@@ -8,6 +8,9 @@ problem stands (:mod:`xltools.generate.marks`). The panel is a sheet of its own,
 form, and prints nothing: its print area is one empty cell, so Ctrl+P and a PDF export give
 the form alone.
 
+Where the rows go and the top block of open problems are :mod:`.panel_layout`; the sheet is
+written by :mod:`.panel_sheet`.
+
 What does not depend on the values (rows, formula texts, links, marks) is planned once per
 spec (:func:`plan_panel`); a bureau's workbook adds only the statuses, which are remembered by
 the values each check reads (:class:`StatusCache`).
