@@ -4,6 +4,10 @@ merged ranges and fonts as saved, against the text (issue 17, part 3).
 A wrapped text needs as many lines as `xltools.textfit` estimates for its width; its rows
 must be tall enough for them. A text that does not wrap must fit its width, or spill only
 into empty cells to its right inside the sheet's used columns (as Excel draws it).
+
+A formula is drawn as its result, so a formula cell is measured by the result the file caches
+(what the generator or ``fill`` wrote, or what LibreOffice computed when it saved). Cells in
+hidden columns or rows are not drawn at all and are not measured.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import openpyxl
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from xltools.textfit import DEFAULT_FONT_PT, display_width, lines_needed
 
@@ -38,16 +43,27 @@ def lines_that_fit(height: float, font_pt: float) -> int:
 
 
 def overflowing_cells(path: Path, sheets: list[str] | None = None) -> list[Overflow]:
-    book = openpyxl.load_workbook(path)  # formulas as text: a formula is not drawn as such
+    book = openpyxl.load_workbook(path)  # styles, widths and heights, formulas as text
+    shown = openpyxl.load_workbook(path, data_only=True)  # each formula's cached result
     found: list[Overflow] = []
     for ws in book.worksheets:
         if ws.sheet_state != "visible" or (sheets is not None and ws.title not in sheets):
             continue
-        found += _sheet_overflows(ws)
+        found += _sheet_overflows(ws, shown[ws.title])
     return found
 
 
-def _sheet_overflows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[Overflow]:
+def _hidden(ws: Worksheet) -> tuple[set[int], set[int]]:
+    """(hidden rows, hidden columns), 1-based."""
+    rows = {r for r, d in ws.row_dimensions.items() if d.hidden}
+    cols: set[int] = set()
+    for d in ws.column_dimensions.values():
+        if d.hidden and d.min and d.max:
+            cols.update(range(d.min, d.max + 1))
+    return rows, cols
+
+
+def _sheet_overflows(ws: Worksheet, results: Worksheet) -> list[Overflow]:
     def col_width(col: int) -> float:
         dim = ws.column_dimensions.get(get_column_letter(col))
         # openpyxl groups equal columns under the first letter of the group (min..max)
@@ -62,8 +78,8 @@ def _sheet_overflows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[Overflo
         dim = ws.row_dimensions.get(row)
         return float(dim.height) if dim is not None and dim.height else DEFAULT_HEIGHT
 
-    spans = {}
-    covered = set()
+    spans: dict[tuple[int, int], tuple[int, int]] = {}
+    covered: set[tuple[int, int]] = set()
     for rng in ws.merged_cells.ranges:
         spans[(rng.min_row, rng.min_col)] = (rng.max_row, rng.max_col)
         for r in range(rng.min_row, rng.max_row + 1):
@@ -71,17 +87,23 @@ def _sheet_overflows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[Overflo
                 if (r, c) != (rng.min_row, rng.min_col):
                     covered.add((r, c))
     last_col = ws.max_column
+    hidden_rows, hidden_cols = _hidden(ws)
     found = []
     for row in ws.iter_rows():
         for cell in row:
             value = cell.value
-            if not isinstance(value, str) or not value.strip() or value.startswith("="):
+            at_row, at_col = int(cell.row or 0), int(cell.column or 0)
+            if isinstance(value, str) and value.startswith("="):
+                value = results.cell(row=at_row, column=at_col).value
+            if not isinstance(value, str) or not value.strip():
                 continue
-            if (cell.row, cell.column) in covered:
+            if (at_row, at_col) in covered:
                 continue
-            bottom, right = spans.get((cell.row, cell.column), (cell.row, cell.column))
-            width = sum(col_width(c) for c in range(cell.column, right + 1))
-            height = sum(row_height(r) for r in range(cell.row, bottom + 1))
+            if at_row in hidden_rows or at_col in hidden_cols:
+                continue
+            bottom, right = spans.get((at_row, at_col), (at_row, at_col))
+            width = sum(col_width(c) for c in range(at_col, right + 1))
+            height = sum(row_height(r) for r in range(at_row, bottom + 1))
             font_pt = float(cell.font.sz or DEFAULT_FONT_PT) if cell.font else DEFAULT_FONT_PT
             if cell.alignment is not None and cell.alignment.wrap_text:
                 need = lines_needed(value, width, font_pt)
@@ -97,7 +119,7 @@ def _sheet_overflows(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[Overflo
                 continue
             room = width
             col = right + 1
-            while room < longest and col <= last_col and _empty(ws, cell.row, col, covered):
+            while room < longest and col <= last_col and _empty(ws, at_row, col, covered):
                 room += col_width(col)
                 col += 1
             if room < longest - 0.5:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from xltools.check.run import check_file
 from xltools.cli import main
 from xltools.generate.metadata import PANEL_SHEET
+from xltools.generate.panel_layout import FIRST_ROW, TOP_FIRST
 from xltools.libreoffice import recalculate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,14 +116,21 @@ def _overwrite_status(workbook: openpyxl.Workbook) -> None:
 def _demote_an_error_row(workbook: openpyxl.Workbook) -> None:
     panel = workbook[PANEL_SHEET]
     panel.protection.sheet = False
-    row = next(r for r in range(6, panel.max_row + 1) if panel[f"B{r}"].value == "错误")
+    row = next(r for r in range(FIRST_ROW + 1, panel.max_row + 1) if panel[f"B{r}"].value == "错误")
     panel[f"B{row}"].value = "提示"  # its problem would no longer be counted
 
 
 def _overwrite_a_row_status(workbook: openpyxl.Workbook) -> None:
     panel = workbook[PANEL_SHEET]
     panel.protection.sheet = False
-    panel["E6"].value = "通过"
+    panel[f"E{FIRST_ROW + 1}"].value = "通过"
+
+
+def _overwrite_a_slot(workbook: openpyxl.Workbook) -> None:
+    """The open problem listed first, typed over: the clerk's screenshot shows none."""
+    panel = workbook[PANEL_SHEET]
+    panel.protection.sheet = False
+    panel[f"C{TOP_FIRST + 1}"].value = ""
 
 
 def _delete_panel(workbook: openpyxl.Workbook) -> None:
@@ -132,7 +140,12 @@ def _delete_panel(workbook: openpyxl.Workbook) -> None:
 PANEL_TAMPERING = {
     "status-overwritten": (_overwrite_status, "tamper-panel-changed", "B2"),
     "row-demoted": (_demote_an_error_row, "tamper-panel-changed", ""),
-    "row-status-overwritten": (_overwrite_a_row_status, "tamper-panel-changed", "E6"),
+    "row-status-overwritten": (
+        _overwrite_a_row_status,
+        "tamper-panel-changed",
+        f"E{FIRST_ROW + 1}",
+    ),
+    "slot-overwritten": (_overwrite_a_slot, "tamper-panel-changed", f"C{TOP_FIRST + 1}"),
     "panel-deleted": (_delete_panel, "tamper-panel-missing", ""),
 }
 

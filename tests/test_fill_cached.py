@@ -24,6 +24,7 @@ from xltools.expr import BLANK
 from xltools.fill import fill_workbook, prepare
 from xltools.generate.metadata import META_SHEET, PANEL_SHEET
 from xltools.generate.panel import FIRST_ROW, TODO, check_status, overall_text
+from xltools.generate.panel_layout import MORE_ROW, TOP_FIRST, TOP_SLOTS
 from xltools.registry import Registry
 from xltools.spec import Spec, load_spec
 from xltools.workbook import describe_workbook, open_workbook
@@ -70,7 +71,42 @@ def _expected_cells(spec: Spec, values: dict[str, Any], path: Path) -> dict[tupl
                 errors += check.severity == "error"
                 warnings += check.severity == "warning"
         expected[(PANEL_SHEET, "B2")] = overall_text(errors, warnings)
+        expected.update(_expected_top(spec, results, path))
     return expected
+
+
+def _expected_top(spec: Spec, results: dict[str, Any], path: Path) -> dict[tuple[str, str], Any]:
+    """The open problems on top of the panel (errors first), its helpers and the line that
+    counts the rest, worked out from the statuses and the list the file holds."""
+    listed = open_workbook(path)[PANEL_SHEET]
+    statuses = [check_status(c, results) for c in spec.checks]
+    open_ = [i for i, s in enumerate(statuses) if s == TODO]
+    errors = [i for i in open_ if spec.checks[i].severity == "error"]
+    order = errors + [i for i in open_ if i not in errors]
+    out: dict[tuple[str, str], Any] = {
+        (PANEL_SHEET, "H2"): len(errors),
+        (PANEL_SHEET, "H3"): len(order),
+    }
+    for index in range(len(spec.checks)):
+        rank = order.index(index) + 1 if index in order else 0
+        out[(PANEL_SHEET, f"H{FIRST_ROW + index + 1}")] = rank
+    for slot in range(TOP_SLOTS):
+        row = TOP_FIRST + slot + 1
+        if slot < len(order):
+            at = FIRST_ROW + order[slot] + 1
+            shown = [slot + 1, *(listed[f"{c}{at}"].value or "" for c in "BCD"), order[slot] + 1]
+        else:
+            shown = ["", "", "", "", ""]
+        out.update({(PANEL_SHEET, f"{c}{row}"): v for c, v in zip("ABCDE", shown, strict=True)})
+    more = len(order) - TOP_SLOTS
+    out[(PANEL_SHEET, f"A{MORE_ROW + 1}")] = (
+        "没有待处理的问题。"
+        if not order
+        else f"另有 {more} 项待处理，见下方全部检查中标色的行。"
+        if more > 0
+        else ""
+    )
+    return out
 
 
 def _formula_cells(path: Path) -> set[tuple[str, str]]:

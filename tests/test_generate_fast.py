@@ -28,6 +28,7 @@ from xltools.generate.book import ProtectedWorkbook
 from xltools.generate.marks import blank_until_typed, percent_rows
 from xltools.generate.metadata import PANEL_SHEET
 from xltools.generate.panel import FIRST_ROW, MARKED, StatusCache, check_status
+from xltools.generate.panel_layout import TOP_FIRST, TOP_SLOTS
 from xltools.generate.plan import Plan, build_plan
 from xltools.roster import RosterRow, distribute, file_name, validate_roster
 from xltools.spec import Spec, load_spec
@@ -142,8 +143,9 @@ def test_conditional_formats_panel_per_look_and_form_per_check(tmp_path: Path) -
     panel = workbook[PANEL_SHEET].conditional_formatting
     last = FIRST_ROW + len(spec.checks)
     ranges = sorted(str(r.sqref) for r in panel for _ in r.rules)
+    slots = f"B{TOP_FIRST + 1}:B{TOP_FIRST + TOP_SLOTS}"
     assert ranges == sorted(["B2", f"E{FIRST_ROW + 1}:E{last}", f"E{FIRST_ROW + 1}:E{last}",
-                             f"A{FIRST_ROW + 1}:D{last}"])  # fmt: skip
+                             f"A{FIRST_ROW + 1}:D{last}", slots, slots])  # fmt: skip
     formulas = sorted(f for r in panel for rule in r.rules for f in rule.formula)
     assert f'AND($E{FIRST_ROW + 1}="待处理",$B{FIRST_ROW + 1}="错误")' in formulas
     assert f'AND($E{FIRST_ROW + 1}="待处理",$B{FIRST_ROW + 1}<>"错误")' in formulas

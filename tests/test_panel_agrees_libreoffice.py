@@ -48,6 +48,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
 from xltools.check.run import check_file
+from xltools.generate.panel_layout import FIRST_ROW, MORE_ROW, TOP_FIRST, TOP_SLOTS
 from xltools.libreoffice import recalculate
 from xltools.registry import Registry
 
@@ -288,12 +289,13 @@ def panel_counts(path: Path) -> tuple[int, int, str]:
     match = OVERALL.match(overall)
     assert match, f"{path.name}: overall status not recognised: {overall!r}"
     statuses = []
-    row = 6
+    row = FIRST_ROW + 1
     while f"A{row}" in cells:
         statuses.append((cells.get(f"B{row}"), cells.get(f"E{row}")))
         row += 1
     assert statuses, f"{path.name}: no panel rows"
     assert {s for _, s in statuses} <= {"通过", "待处理"}, f"{path.name}: not recalculated"
+    _assert_top_lists_the_open(path, cells, statuses)
     errors = sum(1 for label, status in statuses if label == "错误" and status == "待处理")
     warnings = sum(1 for label, status in statuses if label == "提醒" and status == "待处理")
     if match.group(1) is not None:
@@ -301,6 +303,38 @@ def panel_counts(path: Path) -> tuple[int, int, str]:
     else:
         assert errors == 0 and int(match.group(2) or 0) == warnings, (path.name, overall)
     return errors, warnings, overall
+
+
+def _assert_top_lists_the_open(
+    path: Path, cells: dict[str, str], statuses: list[tuple[str | None, str | None]]
+) -> None:
+    """The block on top lists exactly the open checks, errors first, each in list order, with
+    the list's message and location, and says how many more there are."""
+    open_ = [n for n, (_, status) in enumerate(statuses, 1) if status == "待处理"]
+    errors = [n for n in open_ if statuses[n - 1][0] == "错误"]
+    expected = (errors + [n for n in open_ if n not in errors])[:TOP_SLOTS]
+    shown = []
+    for slot in range(TOP_SLOTS):
+        row = TOP_FIRST + slot + 1
+        number = cells.get(f"E{row}", "")
+        if number == "":
+            assert all(cells.get(f"{c}{row}", "") == "" for c in "ABCD"), (path.name, row)
+            continue
+        listed = FIRST_ROW + int(float(number))
+        assert int(float(cells[f"A{row}"])) == slot + 1, (path.name, row)
+        for col in "BCD":
+            assert cells.get(f"{col}{row}", "") == cells.get(f"{col}{listed}", ""), (
+                path.name, f"{col}{row}", f"{col}{listed}"
+            )  # fmt: skip
+        shown.append(int(float(number)))
+    assert shown == expected, (path.name, shown, expected)
+    more = cells.get(f"A{MORE_ROW + 1}", "")
+    if not open_:
+        assert more == "没有待处理的问题。", (path.name, more)
+    elif len(open_) > TOP_SLOTS:
+        assert more.startswith(f"另有 {len(open_) - TOP_SLOTS} 项待处理"), (path.name, more)
+    else:
+        assert more == "", (path.name, more)
 
 
 def _run_seed() -> int:

@@ -131,6 +131,11 @@ def render_pdf(path: Path, out_dir: Path, *, timeout: float = 300) -> Path:
     return _convert([path], out_dir, PDF_FILTER, ".pdf", timeout=timeout)[0]
 
 
+def render_pdfs(paths: Sequence[Path], out_dir: Path, *, timeout: float = 300) -> list[Path]:
+    """:func:`render_pdf` for many workbooks in one soffice run (start-up is most of it)."""
+    return _convert(paths, out_dir, PDF_FILTER, ".pdf", timeout=timeout)
+
+
 def _convert(
     paths: Sequence[Path],
     out_dir: Path,

@@ -13,8 +13,10 @@ import re
 from hashlib import blake2b
 from typing import TYPE_CHECKING
 
+from ..cellref import a1
 from ..generate.metadata import PANEL_SHEET
-from ..generate.panel import FIRST_ROW, PanelPlan, plan_panel
+from ..generate.panel import PanelPlan, plan_panel
+from ..generate.panel_layout import FIRST_ROW, TARGET_COL
 from ..identity import IdentityCache
 from ..spec.model import Spec
 from .context import CheckContext
@@ -29,8 +31,9 @@ _Expected = list[tuple[str, str, str, str]]
 
 
 def _plan(spec: Spec) -> tuple[PanelPlan, _Expected]:
-    """The plan and each cell the panel's verdict rests on: its overall status, and every
-    row's status formula and severity label (the counts are taken by label)."""
+    """The plan and each cell the panel's verdict rests on: its overall status, every row's
+    status formula and severity label (the counts are taken by label), and the formulas and
+    link targets of the open problems listed on top (a slot overwritten hides a problem)."""
     from ..generate.layout import layout_spec
 
     plan = plan_panel(spec, layout_spec(spec))
@@ -41,6 +44,12 @@ def _plan(spec: Spec) -> tuple[PanelPlan, _Expected]:
         formula = row.formula.removeprefix("=")
         cells.append((f"B{excel_row}", "label", row.label, row.label))
         cells.append((f"E{excel_row}", "formula", formula, normalise_formula(formula)))
+    for (row_index, col), text in sorted(plan.top.items()):
+        formula = text.removeprefix("=")
+        cells.append((a1(row_index, col), "formula", formula, normalise_formula(formula)))
+    for index, row in enumerate(plan.rows):
+        if row.target:
+            cells.append((a1(FIRST_ROW + index, TARGET_COL), "label", row.target, row.target))
     return plan, cells
 
 

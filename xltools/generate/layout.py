@@ -20,12 +20,14 @@ from ..spec.model import (
     Spec,
     TableBlock,
 )
+from ..textfit import display_width, height_for, lines_needed
 
 Role = Literal["title", "section", "header", "label", "field", "note"]
 
 MIN_WIDTH = 6
 ROW_HEIGHT = 20  # points, one line of text
 HEADER_HEIGHT = 36
+FONT_PT = 10.0  # the form's font size (styles.py)
 
 
 @dataclass(frozen=True)
@@ -153,11 +155,6 @@ def _layout_sheet(spec: Spec, sheet: Sheet) -> SheetLayout:
     return out
 
 
-def display_width(text: str) -> float:
-    """Width in Excel's character units: a CJK character is about two."""
-    return sum(2.0 if ord(ch) > 0x2E80 else 1.1 for ch in text)
-
-
 def _fit_columns(spec: Spec, sheet: SheetLayout) -> None:
     """Wide enough for single-column labels and headers; wider (within bounds) for columns
     that hold long fixed texts such as 评分标准, so they wrap into fewer lines."""
@@ -175,9 +172,10 @@ def _fit_columns(spec: Spec, sheet: SheetLayout) -> None:
 
 
 def _fit_rows(spec: Spec, sheet: SheetLayout) -> None:
-    """Tall enough for the longest wrapped text a one-row cell holds (labels, fixed values)."""
+    """Tall enough for the longest wrapped text a one-row cell holds (labels, fixed values,
+    notes across the sheet), as :mod:`xltools.textfit` estimates it for every sheet we write."""
     for cell in sheet.cells:
-        if cell.bottom != cell.row or cell.role in ("title", "section", "note"):
+        if cell.bottom != cell.row or cell.role in ("title", "section"):
             continue
         text = cell.text
         if cell.role == "field":
@@ -186,13 +184,10 @@ def _fit_rows(spec: Spec, sheet: SheetLayout) -> None:
         if not text:
             continue
         width = sum(sheet.column_widths[c] for c in range(cell.col, cell.right + 1))
-        lines = sum(
-            max(1, -(-int(display_width(part)) // max(int(width) - 1, 1)))
-            for part in text.split("\n")
-        )
+        lines = lines_needed(text, width, FONT_PT)
         if lines > 1:
             sheet.row_heights[cell.row] = max(
-                sheet.row_heights.get(cell.row, ROW_HEIGHT), 14.0 * lines + 4
+                sheet.row_heights.get(cell.row, ROW_HEIGHT), height_for(lines, FONT_PT)
             )
 
 

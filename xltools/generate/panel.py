@@ -8,6 +8,9 @@ problem stands (:mod:`xltools.generate.marks`). The panel is a sheet of its own,
 form, and prints nothing: its print area is one empty cell, so Ctrl+P and a PDF export give
 the form alone.
 
+Where the rows go and the top block of open problems are :mod:`.panel_layout`; the sheet is
+written by :mod:`.panel_sheet`.
+
 What does not depend on the values (rows, formula texts, links, marks) is planned once per
 spec (:func:`plan_panel`); a bureau's workbook adds only the statuses, which are remembered by
 the values each check reads (:class:`StatusCache`).
@@ -16,26 +19,23 @@ the values each check reads (:class:`StatusCache`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from ..cellref import a1
 from ..expr import Boolean, Call, Name, Node, Text, evaluate, to_formula, top_level
 from ..expr.ast import walk
 from ..spec.model import Check, Spec
 from .layout import Cell, Layout
-from .metadata import PANEL_SHEET
-from .styles import FONT
+from .panel_layout import (
+    FIRST_ROW,
+    OK,
+    OVERALL_CELL,
+    SEVERITY_LABEL,
+    TODO,
+    top_formulas,
+    top_values,
+)
 
-if TYPE_CHECKING:  # the checker plans the panel to compare it, without loading XlsxWriter
-    from xlsxwriter.workbook import Workbook
-    from xlsxwriter.worksheet import Worksheet
-
-OK, TODO = "通过", "待处理"
-FIRST_ROW: Final = 5  # 0-based row of the first check
-OVERALL_CELL: Final = (1, 1)  # 0-based (row, col) of the overall status formula
-PRINT_CELL: Final = (0, 6)  # G1, always empty: the panel's print area
-HEADER = ("序号", "级别", "检查内容", "位置", "状态")
-SEVERITY_LABEL: Final = {"error": "错误", "warning": "提醒", "info": "提示"}
 ERROR_FILL, WARNING_FILL = "#FF7C80", "#FFD966"
 MARKED: Final = ("error", "warning")  # severities whose cell is marked on the form
 
@@ -77,6 +77,11 @@ class PanelRow:
     link: tuple[str, str] | None  # (internal URL, the cell it shows)
     formula: str  # the status formula, "=IF(IFERROR(…),"通过","待处理")"
 
+    @property
+    def target(self) -> str:
+        """The link as a HYPERLINK formula takes it: "#'表'!C5" ("" without a link)."""
+        return "" if self.link is None else "#" + self.link[0].removeprefix("internal:")
+
 
 @dataclass(frozen=True)
 class MarkRule:
@@ -99,9 +104,22 @@ class PanelPlan:
     overall_formula: str
     marks: tuple[MarkRule, ...]
     statuses: StatusCache = field(init=False)
+    top: dict[tuple[int, int], str] = field(init=False)  # helper and top-block formulas
 
     def __post_init__(self) -> None:
         self.statuses = StatusCache(self.checks)
+        self.top = top_formulas(len(self.rows)) if self.rows else {}
+
+    def top_values(self, statuses: list[str]) -> dict[tuple[int, int], str | int]:
+        if not self.rows:
+            return {}
+        rows = self.rows
+        return top_values(
+            [r.label for r in rows],
+            [r.message for r in rows],
+            ["" if r.link is None else r.link[1] for r in rows],
+            statuses,
+        )
 
 
 class StatusCache:
@@ -179,91 +197,16 @@ def panel_texts(plan: PanelPlan, values: dict[str, Any]) -> tuple[list[str], str
     return statuses, overall_text(counts["error"], counts["warning"])
 
 
-def panel_cells(plan: PanelPlan, values: dict[str, Any]) -> dict[str, str]:
-    """The panel's formula cells ("E6", and "B2" for the overall status) -> their results."""
+def panel_cells(plan: PanelPlan, values: dict[str, Any]) -> dict[str, str | int]:
+    """The panel's formula cells (each status, "B2" for the overall status, the top block
+    and its helpers) -> their results."""
     statuses, overall = panel_texts(plan, values)
-    cells = {a1(FIRST_ROW + i, 4): status for i, status in enumerate(statuses)}
+    cells: dict[str, str | int] = {
+        a1(FIRST_ROW + i, 4): status for i, status in enumerate(statuses)
+    }
     cells[a1(*OVERALL_CELL)] = overall
+    cells.update({a1(*where): value for where, value in plan.top_values(statuses).items()})
     return cells
-
-
-def write_panel(
-    workbook: Workbook, plan: PanelPlan, values: dict[str, Any], password: str
-) -> Worksheet:
-    """Add the panel sheet (after the form sheets: the form is what opens and prints)."""
-    sheet = workbook.add_worksheet(PANEL_SHEET)
-    base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "text_wrap": True}
-    title = workbook.add_format({**base, "bold": True, "font_size": 14})
-    bold = workbook.add_format({**base, "bold": True})
-    header = workbook.add_format(
-        {**base, "bold": True, "border": 1, "bg_color": "#F2F2F2", "align": "center"}
-    )
-    cell = workbook.add_format({**base, "border": 1})
-    link = workbook.add_format({**base, "border": 1, "font_color": "blue", "underline": 1})
-    status_fmt = workbook.add_format({**base, "border": 1, "align": "center"})
-    todo_error = workbook.add_format({"bg_color": ERROR_FILL, "bold": True})
-    todo_warning = workbook.add_format({"bg_color": WARNING_FILL, "bold": True})
-    done = workbook.add_format({"font_color": "#808080"})
-    sheet.set_column(0, 0, 6)
-    sheet.set_column(1, 1, 6)
-    sheet.set_column(2, 2, 60)
-    sheet.set_column(3, 3, 10)
-    sheet.set_column(4, 4, 10)
-    sheet.merge_range(0, 0, 0, 4, "填报自检", title)
-    sheet.merge_range(
-        2,
-        0,
-        2,
-        4,
-        "本表随填写自动更新，不打印，也无需修改；“待处理”的项目请点击位置前往修改。",
-        workbook.add_format(base),
-    )
-    for col, text in enumerate(HEADER):
-        sheet.write_string(FIRST_ROW - 1, col, text, header)
-    statuses, overall = panel_texts(plan, values)
-    for index, (row_plan, status) in enumerate(zip(plan.rows, statuses, strict=True)):
-        row = FIRST_ROW + index
-        sheet.write_number(row, 0, index + 1, cell)
-        sheet.write_string(row, 1, row_plan.label, cell)
-        sheet.write_string(row, 2, row_plan.message, cell)
-        if row_plan.link is not None:
-            sheet.write_url(row, 3, row_plan.link[0], link, string=row_plan.link[1])
-        else:
-            sheet.write_string(row, 3, "", cell)
-        sheet.write_formula(row, 4, row_plan.formula, status_fmt, status)
-    if plan.rows:
-        # One rule per look over the whole list (not one per row): the same marks, and far
-        # fewer rules for Excel and LibreOffice to keep.
-        last = FIRST_ROW + len(plan.rows) - 1
-        status_cell, label_cell = f"$E{FIRST_ROW + 1}", f"$B{FIRST_ROW + 1}"
-        error_label = SEVERITY_LABEL["error"]
-        for criteria, look in (
-            (f'=AND({status_cell}="{TODO}",{label_cell}="{error_label}")', todo_error),
-            (f'=AND({status_cell}="{TODO}",{label_cell}<>"{error_label}")', todo_warning),
-        ):
-            sheet.conditional_format(
-                FIRST_ROW, 4, last, 4, {"type": "formula", "criteria": criteria, "format": look}
-            )
-        sheet.conditional_format(
-            FIRST_ROW, 0, last, 3,
-            {"type": "formula", "criteria": f'={status_cell}="{OK}"', "format": done},
-        )  # fmt: skip
-    sheet.write_string(1, 0, "状态", bold)
-    sheet.merge_range(1, 1, 1, 4, "", bold)
-    sheet.write_formula(*OVERALL_CELL, plan.overall_formula, bold, overall)
-    sheet.conditional_format(
-        1,
-        1,
-        1,
-        1,
-        {"type": "text", "criteria": "begins with", "value": "还有", "format": todo_error},
-    )
-    sheet.freeze_panes(FIRST_ROW, 0)
-    # Never printed: a print area of one empty cell is an empty page, which LibreOffice skips
-    # and Excel reports as nothing to print (the form, first and active, is what Ctrl+P gives).
-    sheet.print_area(*PRINT_CELL, *PRINT_CELL)
-    sheet.protect(password, {"select_locked_cells": True, "select_unlocked_cells": True})
-    return sheet
 
 
 def _count(severity: str, last: int) -> str:

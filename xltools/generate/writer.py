@@ -33,7 +33,7 @@ from .metadata import (
     fingerprint,
     prefill_json,
 )
-from .panel import write_panel
+from .panel_sheet import write_panel
 from .plan import Plan, absolute, build_plan
 from .styles import Styles
 
