@@ -170,3 +170,46 @@ def test_yaml_syntax_error_is_reported_not_raised(tmp_path: Path) -> None:
     code, output = _lint(path)
     assert code == 1
     assert "[spec-yaml-syntax]" in output
+
+
+SCORING = SPECS / "scoring_sheet_medical_aid.yaml"
+
+
+@pytest.mark.parametrize(
+    "old, new, code",
+    [
+        (
+            "                        weight: 2\n",
+            "                        weight: 五\n",
+            "spec-preset-type",
+        ),
+        (
+            "{key: weight, label: 分值, type: number, input: false}",
+            "{key: weight, label: 分值, type: number, input: false, max: 1.5}",
+            "spec-preset-out-of-range",
+        ),
+        (
+            "{key: standard, label: 标准值, type: text, input: false, lines: 2}",
+            "{key: standard, label: 标准值, type: text, input: false, lines: 2, max_length: 10}",
+            "spec-preset-out-of-range",
+        ),
+    ],
+)
+def test_a_preset_value_is_held_to_its_column(
+    tmp_path: Path, old: str, new: str, code: str
+) -> None:
+    """Lint used to accept ``weight: 五``: written as text into a number cell, it failed in every
+    return. Now the preset itself is named, at its own line."""
+    text = SCORING.read_text(encoding="utf-8")
+    assert old in text, old
+    path = tmp_path / "scoring.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    exit_code, output = _lint(path)
+    assert exit_code == 1, output
+    first_preset = _line_of(path, "weight: 五") if "五" in new else None
+    lines = [line for line in output.splitlines() if f"[{code}]" in line]
+    assert lines, output
+    assert all(line.startswith(f"{path}:") for line in lines)
+    if first_preset is not None:
+        assert lines[0].startswith(f"{path}:{first_preset}: [{code}]")
+        assert "“五”" in lines[0] and "阿拉伯数字" in lines[0]

@@ -36,6 +36,7 @@ from .model import (
     Spec,
 )
 from .pattern import PatternUnsupported, pattern_source
+from .presets import preset_problems
 from .problems import ProblemList
 from .rules import BUILTIN_KINDS, RuleError, RuleKind, custom_kind
 from .source import LocatedDict, line_of, load_yaml
@@ -96,8 +97,10 @@ class _Builder(FieldsBlocks, TableBlocks, ListBlocks, IndicatorBlocks, NoteBlock
         path: tuple[str, ...],
         local_names: Mapping[str, str],
         where: Any,
+        value_key: str = "value",
     ) -> Field:
-        """One field from its YAML definition; ``local_names`` maps sibling keys to field ids."""
+        """One field from its YAML definition; ``local_names`` maps sibling keys to field ids;
+        ``value_key`` is where in ``where`` a preset value was written (for its line)."""
         unknown = set(definition) - _FIELD_KEYS
         if unknown:
             self.problem(
@@ -149,6 +152,8 @@ class _Builder(FieldsBlocks, TableBlocks, ListBlocks, IndicatorBlocks, NoteBlock
             )
         if "value" in definition:
             field.value = definition["value"]
+            for code, message in preset_problems(field, field.value):
+                self.problem(code, message, where, value_key)
         field.input = bool(
             definition.get("input", field.formula is None and "value" not in definition)
         )

@@ -41,6 +41,7 @@ class BlockBuilder:
             path: tuple[str, ...],
             local_names: Mapping[str, str],
             where: Any,
+            value_key: str = "value",
         ) -> Field: ...
 
         def row_checks(self, raw: Any, row: Mapping[str, str], prefix: str) -> None: ...
@@ -93,6 +94,7 @@ class BlockBuilder:
                 (*path, str(column.get("label", key))),
                 local_names,
                 where,
+                value_key=key,
             )
             self.add_field(field, where)
             row[key] = field.id
