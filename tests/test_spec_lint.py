@@ -213,3 +213,16 @@ def test_a_preset_value_is_held_to_its_column(
     if first_preset is not None:
         assert lines[0].startswith(f"{path}:{first_preset}: [{code}]")
         assert "“五”" in lines[0] and "阿拉伯数字" in lines[0]
+
+
+def test_did_you_mean_prefers_the_rows_own_cells(tmp_path: Path) -> None:
+    """A typo on a repeating row meant that row's own column, not a total elsewhere."""
+    text = SCORING.read_text(encoding="utf-8")
+    assert "weight: weight}" in text
+    path = tmp_path / "typo.yaml"
+    path.write_text(text.replace("weight: weight}", "weight: wieght}"), encoding="utf-8")
+    exit_code, output = _lint(path)
+    assert exit_code == 1
+    lines = [line for line in output.splitlines() if "[spec-unknown-reference]" in line]
+    assert lines and all("是否想写本行的 “weight”" in line for line in lines), lines
+    assert "ind_weight" not in output

@@ -6,6 +6,7 @@ while building; this pass looks at the expressions once every field is known.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +32,8 @@ def lint_file(path: Path) -> tuple[Spec | None, list[Problem]]:
 
 
 def lint_spec(spec: Spec, problems: ProblemList) -> None:
-    for owner, line, node in _expressions(spec):
-        _references(spec, owner, line, node, problems)
+    for owner, line, node, scope in _expressions(spec):
+        _references(spec, owner, line, node, problems, scope)
         _functions(spec, owner, line, node, problems)
         formula = to_formula(node, lambda name: "xt_" + name)
         if len(formula) > FORMULA_LIMIT:
@@ -97,20 +98,52 @@ def _previous(spec: Spec, problems: ProblemList) -> None:
             )
 
 
-def _expressions(spec: Spec) -> Iterator[tuple[str, int, Node]]:
+def _expressions(spec: Spec) -> Iterator[tuple[str, int, Node, str]]:
+    """Each expression with its owner's name, line, and the field whose row it is written in
+    (the field itself, or a check's first cell)."""
     for field in spec.fields.values():
         if field.formula is not None:
-            yield f"字段 {field.id}", field.line, field.formula
+            yield f"字段 {field.id}", field.line, field.formula, field.id
     for check in spec.checks:
-        yield f"校验 {check.id}", check.line, check.expr
+        yield f"校验 {check.id}", check.line, check.expr, check.cells[0] if check.cells else ""
 
 
-def _references(spec: Spec, owner: str, line: int, node: Node, problems: ProblemList) -> None:
+_ROW_PREFIX = re.compile(r"^(.*_\d+_)[a-z][a-z0-9_]*$")
+
+
+def _row_names(spec: Spec, field_id: str) -> dict[str, str]:
+    """The names an expression written on a repeating row may use for that row's own cells
+    (column key -> field id): a row's fields are ``<prefix>_<n>_<key>``."""
+    match = _ROW_PREFIX.match(field_id)
+    owner = spec.fields.get(field_id)
+    if match is None or owner is None:
+        return {}
+    prefix = match.group(1)
+    return {
+        f.id[len(prefix) :]: f.id
+        for f in spec.fields.values()
+        if f.id.startswith(prefix) and f.path[:-1] == owner.path[:-1]
+    }
+
+
+def _suggest(spec: Spec, name: str, scope: str) -> str:
+    """A did-you-mean that prefers the row's own cells over fields elsewhere in the spec."""
+    local = _row_names(spec, scope)
+    if local:
+        hint = did_you_mean(name, local)
+        if hint:
+            return hint.replace("是否想写", "是否想写本行的")
+    return did_you_mean(name, spec.fields)
+
+
+def _references(
+    spec: Spec, owner: str, line: int, node: Node, problems: ProblemList, scope: str = ""
+) -> None:
     for sub in walk(node):
         if isinstance(sub, Name) and sub.name not in spec.fields:
             problems.add(
                 "spec-unknown-reference",
-                f"{owner} 引用了不存在的字段 “{sub.name}”{did_you_mean(sub.name, spec.fields)}",
+                f"{owner} 引用了不存在的字段 “{sub.name}”{_suggest(spec, sub.name, scope)}",
                 line,
             )
         if isinstance(sub, Text) and len(sub.value) > TEXT_LITERAL_LIMIT:
