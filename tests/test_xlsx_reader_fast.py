@@ -328,6 +328,10 @@ PLAIN_TABLES: dict[str, tuple[bytes, bool]] = {
         True,
     ),
     "strict namespace": (_sst("<si><t>严格</t></si>", STRICT, ""), True),
+    "references resolved once, escaped references kept": (
+        _sst("<si><t>&amp;quot;&quot;&amp;#10;&#10;&apos;&amp;apos;&gt;&amp;gt;&amp;amp;</t></si>"),
+        True,
+    ),
     "reference to a forbidden character": (_sst("<si><t>a&#0;b</t></si>"), False),
     "reference to a carriage return": (_sst("<si><t>a&#13;b</t></si>"), True),
     "comment between items": (_sst("<si><t>a</t></si><!-- x --><si><t>b</t></si>"), False),

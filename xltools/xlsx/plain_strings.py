@@ -68,6 +68,16 @@ def plain_strings(content: bytes) -> list[str] | None:
     body = whole.group(1)
     if _SKELETON.fullmatch(_PROPERTIES.sub("<rPr/>", _TEXT.sub("<t/>", body))) is None:
         return None
+    if "&" in body:
+        # LibreOffice writes every " and ' of a label as a reference, and newlines as &#10;:
+        # none of them can make markup, so they are resolved in one pass over the part (not
+        # one substitution per string); &lt; and &amp; wait for their own string.
+        body = (
+            body.replace("&quot;", '"')
+            .replace("&apos;", "'")
+            .replace("&gt;", ">")
+            .replace("&#10;", "\n")
+        )
     strings: list[str] = []
     texts: list[str] = []
     try:
