@@ -80,9 +80,12 @@ def _fingerprint(original: bytes, strings: list[str]) -> bytes:
     if start >= 0 and end > 0:  # the hash is in this one tag: no need to scan the rest
         content = content[:start] + _PASSWORD_HASH.sub(b"", content[start:end]) + content[end:]
     digest = blake2b(content, digest_size=20)
-    for index in _SHARED_STRING.findall(original):
-        number = int(index)
-        digest.update(b"\x00" + (strings[number] if number < len(strings) else "\x00?").encode())
+    count = len(strings)
+    labels = [
+        strings[number] if number < count else "\x00?"
+        for number in map(int, _SHARED_STRING.findall(original))
+    ]
+    digest.update(("\x00" + "\x00".join(labels)).encode() if labels else b"")
     return digest.digest()
 
 
