@@ -332,6 +332,22 @@ PLAIN_TABLES: dict[str, tuple[bytes, bool]] = {
         _sst("<si><t>&amp;quot;&quot;&amp;#10;&#10;&apos;&amp;apos;&gt;&amp;gt;&amp;amp;</t></si>"),
         True,
     ),
+    "a run property with a repeated attribute": (
+        _sst('<si><r><rPr><b val="1" val="0"/></rPr><t>x</t></r></si>'),
+        False,
+    ),
+    "an attribute with an unbound prefix": (
+        _sst('<si><r><rPr><b v:al="1"/></rPr><t>x</t></r></si>'),
+        False,
+    ),
+    "a name character XML does not allow": (
+        _sst('<si><r><rPr><b v\u00b2l="1"/></rPr><t>x</t></r></si>'),
+        False,
+    ),
+    "sst naming an attribute twice": (
+        f'<sst xmlns="{MAIN}" count="1" count="2"><si><t>x</t></si></sst>'.encode(),
+        False,
+    ),
     "reference to a forbidden character": (_sst("<si><t>a&#0;b</t></si>"), False),
     "reference to a carriage return": (_sst("<si><t>a&#13;b</t></si>"), True),
     "comment between items": (_sst("<si><t>a</t></si><!-- x --><si><t>b</t></si>"), False),

@@ -22,7 +22,9 @@ from typing import Final
 from .expat import _MAIN_NS, _unescape
 
 _NS: Final = "|".join(re.escape(ns) for ns in _MAIN_NS)
-_ATTR: Final = r' [A-Za-z][\w.:-]*="[^"<&]*"'
+# attribute names plain ASCII without a prefix: an unbound prefix or a name character
+# outside XML's set is an error expat reports, and so is a repeated attribute (see below)
+_ATTR: Final = r' [A-Za-z][A-Za-z0-9]*="[^"<&]*"'
 _PART: Final = re.compile(
     r'\ufeff?(?:<\?xml version="1\.0"(?: encoding="(?i:utf-?8)")?(?: standalone="(?:yes|no)")?\?>)?'
     rf"[ \n\t]*<sst(?:(?!\sxmlns=){_ATTR})* xmlns=\"(?:{_NS})\"(?:(?!\sxmlns=){_ATTR})*>"
@@ -32,7 +34,12 @@ _PART: Final = re.compile(
 # The part's skeleton, each text and each run's properties folded to one empty tag, must be
 # items of texts and runs and nothing else: a short fixed alphabet, matched at C speed.
 _TEXT: Final = re.compile(r'<t(?: xml:space="preserve")?>[^<]*</t>|<t(?: xml:space="preserve")?/>')
-_PROPERTIES: Final = re.compile(rf"<rPr>(?:<[A-Za-z]+(?:{_ATTR})*/>)*</rPr>")
+# a run property is an empty element of at most two attributes, not the same one twice
+_PROPERTY: Final = (
+    r'<[A-Za-z]+(?: (?P<a>[A-Za-z][A-Za-z0-9]*)="[^"<&]*"'
+    r'(?: (?!(?P=a)=)[A-Za-z][A-Za-z0-9]*="[^"<&]*")?)?/>'
+)
+_PROPERTIES: Final = re.compile(rf"<rPr>(?:{_PROPERTY})*</rPr>")
 _SKELETON: Final = re.compile(r"(?:<si>(?:<t/>|<r>(?:<rPr/>)?<t/></r>)*</si>|<si/>)*")
 # each text, and each item's end: the texts between two ends are one item's
 _TOKENS: Final = re.compile(r'<t(?: xml:space="preserve")?>([^<]*)</t>|</si>|<si/>')
@@ -63,7 +70,7 @@ def plain_strings(content: bytes) -> list[str] | None:
     ):
         return None
     whole = _PART.fullmatch(text)
-    if whole is None:
+    if whole is None or not _distinct_attributes(text[: whole.start(1)]):
         return None
     body = whole.group(1)
     if _SKELETON.fullmatch(_PROPERTIES.sub("<rPr/>", _TEXT.sub("<t/>", body))) is None:
@@ -94,6 +101,13 @@ def plain_strings(content: bytes) -> list[str] | None:
     except _Refused:
         return None
     return strings
+
+
+def _distinct_attributes(head: str) -> bool:
+    """The ``<sst>`` start tag names no attribute twice (expat refuses a repeated one)."""
+    tag = head[head.rindex("<sst") :]
+    names = re.findall(r" ([A-Za-z][A-Za-z0-9]*)=", tag)
+    return len(names) == len(set(names))
 
 
 def _resolve(match: re.Match[str]) -> str:
