@@ -729,7 +729,16 @@ def test_libreoffice_opens_summary_as_text_with_charts(
         charts = [n for n in package.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) == 3
     workbook = openpyxl.load_workbook(converted, read_only=True)
-    assert workbook.sheetnames == ["汇总", "指标明细", "问题清单", "未采纳", "清单", "统计"]
+    assert workbook.sheetnames == [
+        "概况",
+        "汇总",
+        "指标明细",
+        "问题清单",
+        "未采纳",
+        "清单",
+        "统计",
+        "字段说明",
+    ]
     workbook.close()
 
 

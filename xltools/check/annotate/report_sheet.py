@@ -25,8 +25,9 @@ PASS_FILL = "FFC6EFCE"
 HEADER_FILL = "FFD9E1F2"
 #: Fills of the verdict line of the first screen.
 VERDICT_FILL = {"pass": PASS_FILL, "warn": ROW_FILL["warning"], "fail": ROW_FILL["error"]}
-#: Printed at the foot of every page (Excel's codes: &P page, &N pages, &F the file's name).
-PAGE_FOOTER = "&L&F&C第 &P 页，共 &N 页"
+#: Printed at the foot of every page (Excel's codes: &F the file's name, &A the sheet's, &P page,
+#: &N pages): a printed page says which sheet of which file it is.
+PAGE_FOOTER = "&L&F　&A&C第 &P 页，共 &N 页"
 
 
 # ---------------------------------------------------------------------------------------------
