@@ -252,6 +252,11 @@ def _c(
     return Column(key, header, kind, sql or f"f.{key}", labels, width, sheet_sql, hidden)
 
 
+#: Hidden columns are as wide as their ids, so an id never makes a row of the sheet taller
+#: (a row's height counts every cell, hidden or not, as the overflow check measures it).
+HIDDEN_WIDTH: Final = 48.0
+SHA_WIDTH: Final = 72.0
+
 #: People know a template by its title; the id stays in the analyst outputs (see 字段说明).
 TEMPLATE_TITLE: Final = "COALESCE(NULLIF(f.title, ''), f.template)"
 
@@ -292,7 +297,7 @@ def summary_table(spool: Spool) -> Table:
             )
         )
     columns = (
-        _c("template", "模板编号", width=22, hidden=True),
+        _c("template", "模板编号", width=HIDDEN_WIDTH, hidden=True),
         _c("version", "版本", "int", width=5),
         _c("title", "模板", width=20),
         *_FILE_COLUMNS[1:],
@@ -307,7 +312,7 @@ def summary_table(spool: Spool) -> Table:
         _c("warnings", "警告数", "int", width=6),
         _c("infos", "提示数", "int", width=6),
         _c("file", "文件", width=26),
-        _c("sha256", "SHA-256", width=20, hidden=True),
+        _c("sha256", "SHA-256", width=SHA_WIDTH, hidden=True),
     )
     return Table(
         "summary",
@@ -352,8 +357,8 @@ FINDINGS: Final = Table(
         _c("message", "说明", sql="x.message", width=44),
         _c("expected", "期望", sql="x.expected", width=14),
         _c("found", "实际", sql="x.found", width=22),
-        _c("code", "代码", sql="x.code", width=30, hidden=True),
-        _c("field", "字段编号", sql="x.field", width=30, hidden=True),
+        _c("code", "代码", sql="x.code", width=HIDDEN_WIDTH, hidden=True),
+        _c("field", "字段编号", sql="x.field", width=HIDDEN_WIDTH, hidden=True),
     ),
     "FROM findings x JOIN files f ON f.id = x.file_id ORDER BY f.id, x.seq",
 )
@@ -364,11 +369,11 @@ REJECTED: Final = Table(
     (
         _c("file", "文件", width=24),
         _c("status", "状态", labels=STATUS_LABELS, width=6),
-        _c("code", "代码", width=30, hidden=True),
+        _c("code", "代码", width=HIDDEN_WIDTH, hidden=True),
         _c("reason", "原因", width=44),
         _c("superseded_by", "替代它的文件", sql="w.file", width=24),
         *_FILE_COLUMNS,
-        _c("sha256", "SHA-256", width=20, hidden=True),
+        _c("sha256", "SHA-256", width=SHA_WIDTH, hidden=True),
     ),
     "FROM files f LEFT JOIN files w ON w.id = f.superseded_by"
     " WHERE f.status IN ('rejected', 'superseded', 'skipped') ORDER BY f.id",
@@ -380,7 +385,7 @@ MANIFEST: Final = Table(
     (
         _c("seq", "序号", "int", "f.id + 1", width=5),
         _c("file", "文件", width=24),
-        _c("sha256", "SHA-256", width=20, hidden=True),
+        _c("sha256", "SHA-256", width=SHA_WIDTH, hidden=True),
         _c("bytes", "大小（字节）", "int", width=9),
         _c("saved", "工作簿保存时间", width=11),
         _c(
@@ -391,7 +396,7 @@ MANIFEST: Final = Table(
             width=11,
         ),
         _c("status", "状态", labels=STATUS_LABELS, width=6),
-        _c("code", "代码", width=30, hidden=True),
+        _c("code", "代码", width=HIDDEN_WIDTH, hidden=True),
         _c("reason", "原因", width=36),
         *_FILE_COLUMNS,
         _c("version", "版本", "int", width=5),

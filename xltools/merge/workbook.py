@@ -1,9 +1,12 @@
 """The summary workbook (XlsxWriter), streamed from the spool.
 
-Sheets: 汇总, 指标明细, 问题清单, 未采纳, 清单 — each one Excel table (filters, banded rows,
-frozen header, number formats: money ``#,##0.00``, percent ``0.00%``) — and 统计, with the
-overview, grade distribution, score histogram and execution rate by bureau as tables and as
-native Excel charts.
+Sheets: 概况 first (:mod:`~xltools.merge.cover`: title, date, verdict, next step, counts, the
+files to chase); 汇总, 指标明细, 问题清单, 未采纳, 清单 — each one Excel table (filters, banded rows,
+frozen header, number formats: money ``#,##0.00``, percent ``0.00%``; text wrapped, rows as
+tall as their text; ids in hidden columns) — 统计, with the overview, grade distribution,
+score histogram and execution rate by bureau as tables and as native Excel charts, and
+字段说明 last (:mod:`~xltools.merge.legend`). Every sheet prints on A4, one page wide, with
+repeated headers and page numbers (:mod:`~xltools.merge.sheet_setup`).
 
 Memory stays flat however many rows there are: the workbook is written in XlsxWriter's
 ``constant_memory`` mode, row after row, straight from the spool's cursor. XlsxWriter refuses

@@ -60,8 +60,9 @@ class _ReportSheet:
         ("说明", 52),
         ("应为", 16),
         ("实为", 26),
-        ("代码", 30),
-        ("字段编号", 30),
+        # hidden, and as wide as an id, so that an id never makes a row taller
+        ("代码", 48),
+        ("字段编号", 48),
     )
     VISIBLE = 7
     LINK_COLUMN = 3
