@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from ...cellref import column_letter, column_number
-from ...textfit import display_width, lines_needed
+from ...textfit import lines_needed
 
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _RANGE_RE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]{1,7}(:\$?[A-Za-z]{1,3}\$?[0-9]{1,7})?$")
@@ -41,10 +41,6 @@ def _attr(text: object) -> str:
         .replace("\n", "&#10;")
         .replace("\r", "&#13;")
     )
-
-
-def _width(text: str) -> float:
-    return display_width(text)
 
 
 def _lines(text: str, width: float) -> int:
