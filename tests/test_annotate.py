@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 from openpyxl.comments import Comment
+from overflow import overflowing_cells
 
 from xltools.check.annotate import CHECK_SHEET, HIGHLIGHT_FILL, ROW_FILL, write_checked_copy
 from xltools.check.report import SEVERITY_LABEL, Finding, Report
@@ -262,6 +263,16 @@ def test_changed_parts_differ_only_where_intended(
     sheets = new_wb.find(f"{M}sheets")
     assert sheets is not None and sheets[0].get("name") == CHECK_SHEET
     sheets.remove(sheets[0])
+    # The report sheet's print titles: its table header repeats on every printed page.
+    names = new_wb.find(f"{M}definedNames")
+    assert names is not None
+    (titles,) = [
+        n for n in names if n.get("name") == "_xlnm.Print_Titles" and n.get("localSheetId") == "0"
+    ]
+    assert titles.text == f"'{CHECK_SHEET}'!$12:$12"
+    names.remove(titles)
+    if not len(names) and old_wb.find(f"{M}definedNames") is None:
+        new_wb.remove(names)
     for tree, shift in ((old_wb, 0), (new_wb, 1)):
         for view in tree.iter(f"{M}workbookView"):
             view.attrib.pop("activeTab", None)
@@ -351,7 +362,9 @@ def test_names_protection_validations_and_states_are_kept(
         for n in new_wb.iter(f"{M}definedName")
         if n.get("localSheetId") is not None
     )
-    assert old_local and new_local == [(n, i + 1) for n, i in old_local]
+    # …plus the report sheet's own print titles, on sheet 0.
+    expected_local = sorted([*((n, i + 1) for n, i in old_local), ("_xlnm.Print_Titles", 0)])
+    assert old_local and new_local == expected_local
 
 
 # ------------------------------------------------------------------ what is added
@@ -369,60 +382,69 @@ def test_report_sheet_is_first_active_and_lists_the_findings(
     # Only the new sheet is selected: no grouped tabs.
     assert [ws.title for ws in wb.worksheets if ws.sheet_view.tabSelected] == [CHECK_SHEET]
     ws = wb[CHECK_SHEET]
-    summary = {row[0]: row[1] for row in ws.iter_rows(min_row=2, max_row=10, values_only=True)}
+    # The first screen: title, verdict with counts, next step, then the facts, all Chinese.
+    assert ws["A1"].value == "校验结果：2023年度项目支出绩效自评表"
+    assert ws["A2"].value == "结论：不通过（错误 2 个，警告 2 个，提示 1 个）"
+    assert ws["A2"].fill.fgColor.rgb == ROW_FILL["error"]
+    assert str(ws["A3"].value).startswith("下一步：按下表逐项改正 2 个错误")
+    summary = {row[0]: row[1] for row in ws.iter_rows(min_row=5, max_row=10, values_only=True)}
+    checked_at = summary.pop("检查时间")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", str(checked_at))
     assert summary == {
         "文件": "filled.xlsx",
-        "模板": "project_expense_2023 第 1 版（2023年度项目支出绩效自评表）",
+        "模板": "2023年度项目支出绩效自评表（第 1 版）",
         "单位": "某某县水利局",
         "重算总分": 86.5,
         "评价等次": "良",
-        "错误": 2,
-        "警告": 2,
-        "提示": 1,
-        "结论": "不通过：请修改后重新提交",
     }
     header = next(r for r in range(1, 30) if ws.cell(r, 1).value == "级别")
     assert [c.value for c in ws[header]] == [
         "级别",
-        "代码",
         "工作表",
         "单元格",
         "字段",
         "说明",
         "应为",
         "实为",
+        "代码",
+        "字段编号",
     ]
+    # Codes and field ids are for support: kept, in hidden columns, never printed.
+    assert ws.column_dimensions["H"].hidden and ws.column_dimensions["I"].hidden
+    assert not any(ws.column_dimensions[c].hidden for c in "ABCDEFG")
     assert ws.freeze_panes == f"A{header + 1}"
     rows = list(ws.iter_rows(min_row=header + 1, values_only=True))
     expected = [
         (
             SEVERITY_LABEL[f.severity],
-            f.code,
             f.sheet or None,
             f.cell or None,
-            (f"{f.label}（{f.field}）" if f.label else f.field) or None,
+            f.label or None,
             f.message,
             f.expected or None,
             f.found or None,
+            f.code,
+            f.field or None,
         )
         for f in report.sorted_findings()
     ]
     assert rows == expected
     # Report text is data: the messages starting with = + @ are strings, not formulas.
-    messages = [ws.cell(r, 6) for r in range(header + 1, header + 1 + len(rows))]
+    messages = [ws.cell(r, 5) for r in range(header + 1, header + 1 + len(rows))]
     assert all(c.data_type == "s" for c in messages)
     assert '=HYPERLINK("http://x","点我")' in [c.value for c in messages]
-    assert ws.auto_filter.ref == f"A{header}:H{header + len(rows)}"
+    assert ws.auto_filter.ref == f"A{header}:I{header + len(rows)}"
     for r, finding in enumerate(report.sorted_findings(), start=header + 1):
-        cell = ws.cell(r, 4)
+        cell = ws.cell(r, 3)
         if finding.cell:
             assert cell.hyperlink is not None
             assert cell.hyperlink.location == f"'{SHEET}'!{finding.cell}"
             assert cell.hyperlink.target is None  # internal: no relationship
         else:
             assert cell.hyperlink is None
-        assert ws.cell(r, 6).fill.fgColor.rgb == ROW_FILL[finding.severity]
-    assert ws.column_dimensions["F"].width == 60
+        assert ws.cell(r, 5).fill.fgColor.rgb == ROW_FILL[finding.severity]
+    assert ws.column_dimensions["E"].width == 52
+    assert overflowing_cells(target, [CHECK_SHEET]) == []
 
 
 @pytest.mark.parametrize("name", PARAMS)
@@ -469,7 +491,8 @@ def test_a_passing_report_and_no_findings(books: dict[str, Path], tmp_path: Path
     target, _ = _check(books["template"], tmp_path, report)
     wb = openpyxl.load_workbook(target)
     ws = wb[CHECK_SHEET]
-    assert ws["B10"].value == "通过"
+    assert ws["A2"].value == "结论：通过（错误 0 个，警告 0 个，提示 1 个）"
+    assert ws["A3"].value == "下一步：无需修改，可以提交。"
     # No highlighted cell: the form's sheet only loses its tab selection, nothing else.
     assert "xl/comments_xltools_1.xml" not in _parts(target)
     old = _parts(books["template"])["xl/worksheets/sheet1.xml"]
@@ -490,10 +513,10 @@ def test_text_is_escaped_and_cleaned(books: dict[str, Path], tmp_path: Path) -> 
     )
     target, _ = _check(books["template"], tmp_path, report)
     ws = openpyxl.load_workbook(target)[CHECK_SHEET]
-    assert ws["B2"].value == 'a<b>&"c".xlsx'
-    assert ws["B10"].value == "不通过：请修改后重新提交"
-    assert ws["F13"].value == "控制字符与代理 </t></is> ]]> 第二行\n第三行"
-    assert ws["D13"].hyperlink.location == f"'{SHEET}'!$B$2"
+    assert ws["A5"].value == "文件" and ws["B5"].value == 'a<b>&"c".xlsx'
+    assert ws["A2"].value == "结论：不通过（错误 1 个，警告 0 个，提示 0 个）"
+    assert ws["E13"].value == "控制字符与代理 </t></is> ]]> 第二行\n第三行"
+    assert ws["C13"].hyperlink.location == f"'{SHEET}'!$B$2"
     assert "控制字符" in openpyxl.load_workbook(target)[SHEET]["B2"].comment.text
 
 
@@ -577,10 +600,10 @@ def test_cells_are_inserted_in_row_and_column_order(tmp_path: Path) -> None:
         assert ws[cell].fill.fgColor.rgb == HIGHLIGHT_FILL["warning"]
         assert ws[cell].comment is not None and f"at {cell}" in ws[cell].comment.text
     report_ws = openpyxl.load_workbook(target)[CHECK_SHEET]
-    links = {c.value: c.hyperlink for row in report_ws.iter_rows(min_row=13) for c in row[3:4]}
+    links = {c.value: c.hyperlink for row in report_ws.iter_rows(min_row=13) for c in row[2:3]}
     assert links["A1:B2"] is not None and links["A1:B2"].location == "'Data'!A1:B2"
-    nope = next(row for row in report_ws.iter_rows(min_row=13) if row[2].value == "Nope")
-    assert nope[3].value == "A1" and nope[3].hyperlink is None  # no such sheet: no link
+    nope = next(row for row in report_ws.iter_rows(min_row=13) if row[1].value == "Nope")
+    assert nope[2].value == "A1" and nope[2].hyperlink is None  # no such sheet: no link
 
 
 def _png() -> bytes:

@@ -31,6 +31,7 @@ import openpyxl
 import pytest
 from check_fixtures import ROOT, example_data, ref, registry
 from click.testing import CliRunner
+from overflow import overflowing_cells
 
 from xltools.check.run import check_file
 from xltools.fill import fill_workbook, flatten
@@ -363,6 +364,11 @@ def test_indicators_and_findings_sheets(corpus: Corpus) -> None:
     assert set(corpus.rejected) <= files
     careless = [row for row in findings if row["文件"].endswith("B1004_粗心填写.xlsx")]
     assert any(row["级别"] == "错误" and row["单元格"] for row in careless)
+
+
+def test_no_text_overflows_its_cell_in_any_sheet(corpus: Corpus) -> None:
+    """Long reasons, paths, zip members and typed formulas all wrap and fit (issue 17)."""
+    assert overflowing_cells(corpus.summary) == []
 
 
 def test_analyst_outputs_hold_the_same_tables(corpus: Corpus) -> None:
@@ -729,7 +735,16 @@ def test_libreoffice_opens_summary_as_text_with_charts(
         charts = [n for n in package.namelist() if n.startswith("xl/charts/chart")]
     assert len(charts) == 3
     workbook = openpyxl.load_workbook(converted, read_only=True)
-    assert workbook.sheetnames == ["汇总", "指标明细", "问题清单", "未采纳", "清单", "统计"]
+    assert workbook.sheetnames == [
+        "概况",
+        "汇总",
+        "指标明细",
+        "问题清单",
+        "未采纳",
+        "清单",
+        "统计",
+        "字段说明",
+    ]
     workbook.close()
 
 

@@ -132,9 +132,9 @@ def _result(i: int, text: str, other: Any) -> FileResult:
             ("效益指标", "社会效益", "服务对象", "定性", "好", None, None, None, None, None),
         ],
         findings=[
-            ("error", "value-required", "表", "C5", "项目名称", text, "", ""),
-            ("warning", "custom-code", "表", "D7", text, "说明", text, "found"),
-            ("info", "unknown-severity", "", "", "", "", "", ""),
+            ("error", "value-required", "表", "C5", "project_name", text, "", "", "项目名称"),
+            ("warning", "custom-code", "表", "D7", text, "说明", text, "found", text),
+            ("info", "unknown-severity", "", "", "", "", "", "", ""),
         ],
     )
 
@@ -239,7 +239,7 @@ def test_summary_cells_hold_the_spool_values(merged: Any, tmp_path: Path) -> Non
     all_tables = tables(spool)
     write_summary(spool, all_tables, target, merged)
     book = openpyxl.load_workbook(target)
-    assert book.sheetnames == [t.sheet for t in all_tables] + ["统计"]
+    assert book.sheetnames == ["概况", *(t.sheet for t in all_tables), "统计", "字段说明"]
     formats = {"int": "0", "money": "#,##0.00", "percent": "0.00%", "score": "0.00"}
     seen_text = set()
     for table in all_tables:
@@ -291,7 +291,7 @@ def test_csv_is_what_python_neutralise_writes(merged: Any, tmp_path: Path) -> No
         writer = csv.writer(stream)
         writer.writerow([c.key for c in table.columns])
         text = [c.kind in ("text", "any") for c in table.columns]
-        for batch in table.rows(spool, analyst=False):
+        for batch in table.rows(spool, analyst=False, sheet=False):  # ids, not titles
             writer.writerows(
                 [neutralise(v) if t else v for v, t in zip(row, text, strict=True)] for row in batch
             )

@@ -113,22 +113,35 @@ class CheckContext:
         found: Any = "",
     ) -> None:
         label = ""
+        kind = ""
         if field_id:
             spec_field = self.spec.fields.get(field_id)
             label = "/".join(spec_field.path) if spec_field else ""
+            kind = spec_field.type if spec_field else ""
             if field_id in self.where and not cell:
                 sheet, cell = self.where[field_id]
         self.report.add(
             Finding(
-                severity, code, message, sheet, cell, field_id, label, show(expected), show(found)
+                severity,
+                code,
+                message,
+                sheet,
+                cell,
+                field_id,
+                label,
+                show(expected, kind),
+                show(found, kind),
             )
         )
 
 
-def show(value: Any) -> str:
-    """A value as the report shows it."""
+def show(value: Any, kind: str = "") -> str:
+    """A value as the report shows it; a percent field's number as the form shows it (95%,
+    not the 0.95 the rules compute with)."""
     if value is None or value == "":
         return ""
+    if kind == "percent" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value * 100:.10g}%"
     if isinstance(value, float):
         return f"{value:.10g}"
     if isinstance(value, bool):

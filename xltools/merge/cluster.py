@@ -273,7 +273,7 @@ def failed(path: str, code: str, reason: str) -> FileResult:
     """A rejected result whose reason is also its finding, as :func:`check_one` builds for an
     internal error."""
     result = FileResult(path, reject_code=code, reject_reason=reason)
-    result.findings.append(("error", code, "", "", "", reason, "", ""))
+    result.findings.append(("error", code, "", "", "", reason, "", "", ""))
     return result
 
 

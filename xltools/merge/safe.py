@@ -69,7 +69,8 @@ class RowWriter:
     XlsxWriter's public ``write_*`` methods cost some 6 µs a cell (argument conversion,
     bookkeeping, a cell tuple, then attribute and text escaping with several regular expressions
     when the row is flushed). Here a row's cells are formatted with one f-string each and
-    written with one ``write`` into the worksheet's row data file. What is written is exactly
+    written with one ``write`` into the worksheet's row data file (a height set by ``set_row``
+    first is written in the row element, as XlsxWriter does). What is written is exactly
     XlsxWriter's own markup: ``<row r="…">`` by its ``_write_row``; a string as the inline
     string ``write_string`` writes in ``constant_memory`` mode (``t="inlineStr"``: text, never
     a formula), with ``&``, ``<`` and ``>`` escaped as XlsxWriter escapes them; a number as
@@ -149,13 +150,14 @@ class RowWriter:
                 parts.append(f"{head}{number}{tail}/>")
             else:
                 return self._fallback(row, values)
-        if row in worksheet.row_info or row in worksheet.comments:
+        if row in worksheet.comments:
             return self._fallback(row, values)
         if worksheet._check_dimensions(row, self.first_col) or worksheet._check_dimensions(
             row, self.last_col
         ):
             raise ValueError(f"RowWriter: row {row} is outside the worksheet")
-        worksheet._write_row(row, None)
+        # A height given by set_row (a row of wrapped text) is written as XlsxWriter writes it.
+        worksheet._write_row(row, None, worksheet.row_info.get(row))
         parts.append("</row>")
         worksheet.fh.write("".join(parts))
         worksheet.previous_row = row + 1

@@ -45,7 +45,7 @@ CREATE TABLE indicators (
 );
 CREATE TABLE findings (
     file_id INTEGER NOT NULL, seq INTEGER, severity TEXT, code TEXT, sheet TEXT, cell TEXT,
-    field TEXT, message TEXT, expected TEXT, found TEXT
+    field TEXT, message TEXT, expected TEXT, found TEXT, label TEXT
 );
 """
 _INDEXES: Final = """
@@ -91,7 +91,7 @@ class Spool:
         # Its reason is its finding, so that 问题清单 names every input with a problem.
         severity = "info" if item.skipped else "error"
         self.connection.execute(
-            "INSERT INTO findings VALUES (?, 0, ?, ?, '', '', '', ?, '', '')",
+            "INSERT INTO findings VALUES (?, 0, ?, ?, '', '', '', ?, '', '', '')",
             (index, severity, item.code, item.reason),
         )
         self._tick()
@@ -143,7 +143,7 @@ class Spool:
                 [(index, n, *row) for n, row in enumerate(result.indicators)],
             )
         self.connection.executemany(
-            "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(index, n, *finding) for n, finding in enumerate(result.findings)],
         )
         self._tick()
@@ -186,6 +186,10 @@ class Column:
     sql: str  # expression over the table's FROM clause
     labels: Mapping[str, str] | None = None  # shown instead of the value in the workbook
     width: float = 12
+    #: In the workbook: what people read instead of ``sql`` (a template's title for its id)
+    sheet_sql: str | None = None
+    #: Hidden in the workbook: ids for machines and support (still there, and in the CSV)
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,12 +199,15 @@ class Table:
     columns: tuple[Column, ...]
     source: str  # FROM … WHERE … ORDER BY …
 
-    def query(self, *, analyst: bool) -> str:
+    def query(self, *, analyst: bool, sheet: bool | None = None) -> str:
         """The SELECT that yields this table's rows; for the analyst outputs every text is
-        neutralised as :func:`~xltools.merge.safe.neutralise` does it (:func:`neutralised_sql`)."""
+        neutralised as :func:`~xltools.merge.safe.neutralise` does it (:func:`neutralised_sql`).
+        ``sheet`` (default: not ``analyst``) shows what the workbook shows people: a template's
+        title where the analyst outputs hold its id."""
+        sheet = not analyst if sheet is None else sheet
         parts = []
         for column in self.columns:
-            expression = column.sql
+            expression = column.sheet_sql if sheet and column.sheet_sql else column.sql
             if analyst and column.kind in ("text", "any"):
                 expression = neutralised_sql(expression)
             parts.append(f'{expression} AS "{column.key}"')
@@ -211,9 +218,9 @@ class Table:
         return int(row[0])
 
     def rows(
-        self, spool: Spool, *, analyst: bool, batch: int = 2000
+        self, spool: Spool, *, analyst: bool, batch: int = 2000, sheet: bool | None = None
     ) -> Iterator[list[tuple[Any, ...]]]:
-        cursor = spool.connection.execute(self.query(analyst=analyst))
+        cursor = spool.connection.execute(self.query(analyst=analyst, sheet=sheet))
         while rows := cursor.fetchmany(batch):
             yield rows
 
@@ -239,15 +246,25 @@ def _c(
     sql: str | None = None,
     labels: Mapping[str, str] | None = None,
     width: float = 12,
+    sheet_sql: str | None = None,
+    hidden: bool = False,
 ) -> Column:
-    return Column(key, header, kind, sql or f"f.{key}", labels, width)
+    return Column(key, header, kind, sql or f"f.{key}", labels, width, sheet_sql, hidden)
 
+
+#: Hidden columns are as wide as their ids, so an id never makes a row of the sheet taller
+#: (a row's height counts every cell, hidden or not, as the overflow check measures it).
+HIDDEN_WIDTH: Final = 48.0
+SHA_WIDTH: Final = 72.0
+
+#: People know a template by its title; the id stays in the analyst outputs (see 字段说明).
+TEMPLATE_TITLE: Final = "COALESCE(NULLIF(f.title, ''), f.template)"
 
 _FILE_COLUMNS: Final = (
-    _c("template", "模板", width=22),
-    _c("bureau_id", "单位编号"),
-    _c("unit", "单位", width=22),
-    _c("project", "项目", width=28),
+    _c("template", "模板", width=18, sheet_sql=TEMPLATE_TITLE),
+    _c("bureau_id", "单位编号", width=9),
+    _c("unit", "单位", width=14),
+    _c("project", "项目", width=16),
 )
 
 
@@ -276,25 +293,26 @@ def summary_table(spool: Spool) -> Table:
                 "score",
                 "(SELECT g.score FROM group_scores g WHERE g.file_id = f.id AND g.key = "
                 f"{_sql_text(key)} LIMIT 1)",
+                width=7.5,
             )
         )
     columns = (
-        _c("template", "模板", width=22),
-        _c("version", "版本", "int", width=6),
-        _c("title", "模板名称", width=26),
+        _c("template", "模板编号", width=HIDDEN_WIDTH, hidden=True),
+        _c("version", "版本", "int", width=5),
+        _c("title", "模板", width=20),
         *_FILE_COLUMNS[1:],
-        _c("funds_initial", "年初预算数", "money"),
-        _c("funds_budget", "全年预算数", "money"),
-        _c("funds_spent", "全年执行数", "money"),
-        _c("execution_rate", "执行率", "percent", width=9),
+        _c("funds_initial", "年初预算数", "money", width=11),
+        _c("funds_budget", "全年预算数", "money", width=11),
+        _c("funds_spent", "全年执行数", "money", width=11),
+        _c("execution_rate", "执行率", "percent", width=8.5),
         *group_columns,
-        _c("total", "总分", "score", width=8),
-        _c("grade", "等次", width=8),
-        _c("errors", "错误数", "int", width=8),
-        _c("warnings", "警告数", "int", width=8),
-        _c("infos", "提示数", "int", width=8),
-        _c("file", "文件", width=40),
-        _c("sha256", "SHA-256", width=20),
+        _c("total", "总分", "score", width=7.5),
+        _c("grade", "等次", width=6),
+        _c("errors", "错误数", "int", width=6),
+        _c("warnings", "警告数", "int", width=6),
+        _c("infos", "提示数", "int", width=6),
+        _c("file", "文件", width=26),
+        _c("sha256", "SHA-256", width=SHA_WIDTH, hidden=True),
     )
     return Table(
         "summary",
@@ -310,17 +328,17 @@ INDICATORS: Final = Table(
     "指标明细",
     (
         *_FILE_COLUMNS,
-        _c("level1", "一级指标", sql="i.level1"),
-        _c("level2", "二级指标", sql="i.level2", width=16),
-        _c("level3", "三级指标", sql="i.level3", width=30),
-        _c("op", "符号", sql="i.op", width=6),
-        _c("target", "年度指标值", "any", "i.target"),
-        _c("actual", "实际完成值", "any", "i.actual"),
-        _c("measure_unit", "计量单位", sql="i.measure_unit", width=8),
-        _c("weight", "分值", "score", "i.weight", width=8),
-        _c("score", "得分", "score", "i.score", width=8),
+        _c("level1", "一级指标", sql="i.level1", width=9),
+        _c("level2", "二级指标", sql="i.level2", width=10),
+        _c("level3", "三级指标", sql="i.level3", width=20),
+        _c("op", "符号", sql="i.op", width=5),
+        _c("target", "年度指标值", "any", "i.target", width=14),
+        _c("actual", "实际完成值", "any", "i.actual", width=14),
+        _c("measure_unit", "计量单位", sql="i.measure_unit", width=6),
+        _c("weight", "分值", "score", "i.weight", width=6.5),
+        _c("score", "得分", "score", "i.score", width=6.5),
         _c("reason", "偏差原因分析及改进措施", sql="i.reason", width=30),
-        _c("file", "文件", width=40),
+        _c("file", "文件", width=24),
     ),
     "FROM indicators i JOIN files f ON f.id = i.file_id WHERE f.status = 'accepted'"
     " ORDER BY f.template, f.bureau_id, f.unit, f.project, f.id, i.seq",
@@ -330,16 +348,17 @@ FINDINGS: Final = Table(
     "findings",
     "问题清单",
     (
-        _c("file", "文件", width=40),
-        _c("status", "文件状态", labels=STATUS_LABELS, width=9),
+        _c("file", "文件", width=24),
+        _c("status", "文件状态", labels=STATUS_LABELS, width=6),
         _c("severity", "级别", sql="x.severity", labels=SEVERITY_LABELS, width=6),
-        _c("code", "代码", sql="x.code", width=24),
-        _c("sheet", "工作表", sql="x.sheet", width=16),
-        _c("cell", "单元格", sql="x.cell", width=8),
-        _c("field", "字段", sql="x.field", width=24),
-        _c("message", "说明", sql="x.message", width=60),
-        _c("expected", "期望", sql="x.expected"),
-        _c("found", "实际", sql="x.found"),
+        _c("sheet", "工作表", sql="x.sheet", width=14),
+        _c("cell", "单元格", sql="x.cell", width=7),
+        _c("label", "字段", sql="x.label", width=20),
+        _c("message", "说明", sql="x.message", width=44),
+        _c("expected", "期望", sql="x.expected", width=14),
+        _c("found", "实际", sql="x.found", width=22),
+        _c("code", "代码", sql="x.code", width=HIDDEN_WIDTH, hidden=True),
+        _c("field", "字段编号", sql="x.field", width=HIDDEN_WIDTH, hidden=True),
     ),
     "FROM findings x JOIN files f ON f.id = x.file_id ORDER BY f.id, x.seq",
 )
@@ -348,13 +367,13 @@ REJECTED: Final = Table(
     "rejected",
     "未采纳",
     (
-        _c("file", "文件", width=40),
-        _c("status", "状态", labels=STATUS_LABELS, width=9),
-        _c("code", "代码", width=24),
-        _c("reason", "原因", width=60),
-        _c("superseded_by", "替代它的文件", sql="w.file", width=40),
+        _c("file", "文件", width=24),
+        _c("status", "状态", labels=STATUS_LABELS, width=6),
+        _c("code", "代码", width=HIDDEN_WIDTH, hidden=True),
+        _c("reason", "原因", width=44),
+        _c("superseded_by", "替代它的文件", sql="w.file", width=24),
         *_FILE_COLUMNS,
-        _c("sha256", "SHA-256", width=20),
+        _c("sha256", "SHA-256", width=SHA_WIDTH, hidden=True),
     ),
     "FROM files f LEFT JOIN files w ON w.id = f.superseded_by"
     " WHERE f.status IN ('rejected', 'superseded', 'skipped') ORDER BY f.id",
@@ -364,26 +383,26 @@ MANIFEST: Final = Table(
     "manifest",
     "清单",
     (
-        _c("seq", "序号", "int", "f.id + 1", width=7),
-        _c("file", "文件", width=40),
-        _c("sha256", "SHA-256", width=20),
-        _c("bytes", "大小（字节）", "int"),
-        _c("saved", "工作簿保存时间", width=21),
+        _c("seq", "序号", "int", "f.id + 1", width=5),
+        _c("file", "文件", width=24),
+        _c("sha256", "SHA-256", width=SHA_WIDTH, hidden=True),
+        _c("bytes", "大小（字节）", "int", width=9),
+        _c("saved", "工作簿保存时间", width=11),
         _c(
             "modified",
             "文件修改时间",
             sql="CASE WHEN f.mtime IS NULL THEN NULL"
             " ELSE datetime(f.mtime, 'unixepoch', 'localtime') END",
-            width=19,
+            width=11,
         ),
-        _c("status", "状态", labels=STATUS_LABELS, width=9),
-        _c("code", "代码", width=24),
-        _c("reason", "原因", width=60),
+        _c("status", "状态", labels=STATUS_LABELS, width=6),
+        _c("code", "代码", width=HIDDEN_WIDTH, hidden=True),
+        _c("reason", "原因", width=36),
         *_FILE_COLUMNS,
-        _c("version", "版本", "int", width=6),
-        _c("errors", "错误数", "int", width=8),
-        _c("warnings", "警告数", "int", width=8),
-        _c("infos", "提示数", "int", width=8),
+        _c("version", "版本", "int", width=5),
+        _c("errors", "错误数", "int", width=6),
+        _c("warnings", "警告数", "int", width=6),
+        _c("infos", "提示数", "int", width=6),
     ),
     "FROM files f ORDER BY f.id",
 )

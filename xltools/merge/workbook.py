@@ -1,9 +1,12 @@
 """The summary workbook (XlsxWriter), streamed from the spool.
 
-Sheets: 汇总, 指标明细, 问题清单, 未采纳, 清单 — each one Excel table (filters, banded rows,
-frozen header, number formats: money ``#,##0.00``, percent ``0.00%``) — and 统计, with the
-overview, grade distribution, score histogram and execution rate by bureau as tables and as
-native Excel charts.
+Sheets: 概况 first (:mod:`~xltools.merge.cover`: title, date, verdict, next step, counts, the
+files to chase); 汇总, 指标明细, 问题清单, 未采纳, 清单 — each one Excel table (filters, banded rows,
+frozen header, number formats: money ``#,##0.00``, percent ``0.00%``; text wrapped, rows as
+tall as their text; ids in hidden columns) — 统计, with the overview, grade distribution,
+score histogram and execution rate by bureau as tables and as native Excel charts, and
+字段说明 last (:mod:`~xltools.merge.legend`). Every sheet prints on A4, one page wide, with
+repeated headers and page numbers (:mod:`~xltools.merge.sheet_setup`).
 
 Memory stays flat however many rows there are: the workbook is written in XlsxWriter's
 ``constant_memory`` mode, row after row, straight from the spool's cursor. XlsxWriter refuses
@@ -25,7 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from ..atomic import atomic_path
+from .cover import cover_sheet
+from .legend import legend_sheet
 from .safe import RowWriter, write_cell
+from .sheet_setup import RowHeights, page_setup
 from .spool import Kind, Spool, Table
 
 if TYPE_CHECKING:
@@ -61,16 +67,20 @@ def write_summary(spool: Spool, tables: list[Table], target: Path, result: Merge
         )
         workbook.set_properties({"title": "绩效自评表汇总", "comments": result.line})
         formats: dict[str, Any] = {
-            kind: workbook.add_format({"num_format": code} if code else {})
+            # top-aligned: a number beside a wrapped text stands on the text's first line
+            kind: workbook.add_format({"valign": "top", **({"num_format": code} if code else {})})
             for kind, code in FORMATS.items()
         }
         # Excel draws the table style; LibreOffice and WPS show this.
         formats["header"] = workbook.add_format(
-            {"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True}
+            {"bold": True, "bg_color": "#DDEBF7", "bottom": 1, "text_wrap": True, "valign": "top"}
         )
+        formats["wrap"] = workbook.add_format({"text_wrap": True, "valign": "top"})
+        cover_sheet(workbook, spool, result)  # first: what an officer reads, and does next
         for table in tables:
             _table_sheet(workbook, spool, table, formats, result)
         _statistics_sheet(workbook, spool, formats, result)
+        legend_sheet(workbook, spool, tables)
         workbook.worksheets()[0].activate()
         workbook.close()
 
@@ -122,17 +132,28 @@ def _table_sheet(
             "完整数据见 --csv、--parquet 或 --sqlite 输出"
         )
         count = MAX_DATA_ROWS
-    column_formats = [formats[c.kind] for c in table.columns]
+    # Text wraps within its column (a long reason or path reads whole, and prints whole).
+    wrapped = [c.kind in ("text", "any") for c in table.columns]
+    column_formats = [
+        formats["wrap"] if wrap else formats[c.kind]
+        for c, wrap in zip(table.columns, wrapped, strict=True)
+    ]
     for col, column in enumerate(table.columns):
-        worksheet.set_column(col, col, column.width)
-    _page_setup(worksheet)
+        # ids (template ids, finding codes, hashes) are for machines: hidden, not dropped
+        worksheet.set_column(col, col, column.width, None, {"hidden": column.hidden})
+    page_setup(worksheet)
     worksheet.freeze_panes(1, 0)
+    headers = [c.header for c in table.columns]
+    heights = RowHeights([c.width for c in table.columns], [True] * len(headers))
+    header_height = heights(headers)
+    if header_height is not None:
+        worksheet.set_row(0, header_height)
     _add_table(
         worksheet,
         0,
         0,
         count,
-        [c.header for c in table.columns],
+        headers,
         f"tbl_{table.key}",
         column_formats,
         formats["header"],
@@ -140,13 +161,18 @@ def _table_sheet(
     _percent_where_unit_is_percent(worksheet, table, count, formats["percent"])
     labelled = [(n, c.labels) for n, c in enumerate(table.columns) if c.labels is not None]
     write_row = RowWriter(worksheet, 0, column_formats).write_row
+    row_height = RowHeights([c.width for c in table.columns], wrapped)
     row = 0
     for batch in table.rows(spool, analyst=False):
         for values in batch:
             row += 1
             if row > count:
                 return
-            write_row(row, _labelled(values, labelled) if labelled else values)
+            shown = _labelled(values, labelled) if labelled else values
+            height = row_height(shown)
+            if height is not None:
+                worksheet.set_row(row, height)
+            write_row(row, shown)
 
 
 def _percent_where_unit_is_percent(worksheet: Any, table: Table, rows: int, percent: Any) -> None:
@@ -175,15 +201,6 @@ def _labelled(values: Sequence[Any], labelled: list[tuple[int, Mapping[str, str]
         if isinstance(value, str):
             shown[n] = mapping.get(value, value)
     return shown
-
-
-def _page_setup(worksheet: Any, *, one_page_wide: bool = False) -> None:
-    """A4 landscape, the header row repeated on every page."""
-    worksheet.set_paper(9)
-    worksheet.set_landscape()
-    worksheet.repeat_rows(0)
-    if one_page_wide:
-        worksheet.fit_to_pages(1, 0)
 
 
 def _statistics_sheet(
@@ -234,7 +251,7 @@ def _statistics_sheet(
     for col, width in ((0, 14), (1, 10), (3, 12), (4, 8), (6, 10), (7, 8), (9, 28), (10, 14)):
         worksheet.set_column(col, col, width)
     worksheet.set_column(11, 12, 12)
-    _page_setup(worksheet, one_page_wide=True)
+    page_setup(worksheet)
     worksheet.freeze_panes(1, 0)
     text, number, header = formats["text"], formats["int"], formats["header"]
     blocks: list[tuple[int, list[tuple[Any, ...]], list[Any]]] = [

@@ -85,6 +85,7 @@ class FileResult:
     # (level1, level2, level3, op, target, actual, unit, weight, score, reason)
     indicators: list[tuple[Any, ...]] = field(default_factory=list)
     # (severity, code, sheet, cell, field, message, expected, found)
+    #: (severity, code, sheet, cell, field id, message, expected, found, field label)
     findings: list[tuple[str, ...]] = field(default_factory=list)
     # the values summed when an old version was migrated to the newest (else report.values)
     migrated: dict[str, Any] = field(default_factory=dict)
@@ -122,7 +123,7 @@ def check_one(path_str: str, specs_dir: str | None) -> FileResult:
             "请把此文件和这条信息反馈给开发人员"
         )
         result.findings.append(
-            ("error", "internal-error", "", "", "", result.reject_reason, "", "")
+            ("error", "internal-error", "", "", "", result.reject_reason, "", "", "")
         )
         if os.environ.get("XLTOOLS_DEBUG"):
             traceback.print_exc()
@@ -148,7 +149,7 @@ def _check(result: FileResult, path: Path, registry: Registry) -> None:
     result.warnings = report.count("warning")
     result.infos = report.count("info")
     result.findings = [
-        (f.severity, f.code, f.sheet, f.cell, f.field, f.message, f.expected, f.found)
+        (f.severity, f.code, f.sheet, f.cell, f.field, f.message, f.expected, f.found, f.label)
         for f in report.sorted_findings()
     ]
     spec = registry.accepted(report.template, report.version) if report.template else None
@@ -197,6 +198,7 @@ def _migrate(result: FileResult, registry: Registry, report: Any) -> None:
             f"第 {report.version} 版的填报已按规范写明的改动迁移到第 {spec.version} 版后汇总。",
             str(spec.version),
             str(report.version),
+            "",
         )
     )
     result.infos += 1

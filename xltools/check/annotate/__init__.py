@@ -4,9 +4,10 @@
 that keeps every value, formula, cached formula result, style, validation, protection, defined
 name, hidden state, comment and extension of the original, and adds:
 
-* a worksheet ``校验结果`` — first in sheet order and the active tab — with a summary of the
-  report and one row per finding (severity colours, frozen header row, autofilter, and a
-  hyperlink from each finding to the offending cell);
+* a worksheet ``校验结果`` — first in sheet order and the active tab — that opens on a first
+  screen (title, verdict with counts, next step, the file's facts) and lists one row per finding
+  (severity colours, frozen and printed header row, autofilter, and a hyperlink from each
+  finding to the offending cell), set up to print on A4;
 * a red (error) or yellow (warning) fill on each offending cell, and a note (comment) on it with
   the findings' messages.
 
@@ -23,8 +24,9 @@ Parts changed
 -------------
 * ``[Content_Types].xml``: overrides for the new parts (and a ``vml`` default when needed);
 * the workbook part (``xl/workbook.xml``): the new ``<sheet>`` first in ``<sheets>``,
-  ``activeTab="0"`` (and ``firstSheet="0"``) on every ``<workbookView>``, and every
-  ``localSheetId`` shifted by one, since sheet-local names index the sheet order;
+  ``activeTab="0"`` (and ``firstSheet="0"``) on every ``<workbookView>``, every
+  ``localSheetId`` shifted by one, since sheet-local names index the sheet order, and the new
+  sheet's ``_xlnm.Print_Titles`` (its table header, printed atop every page);
 * the workbook's rels: a relationship to the new sheet;
 * ``xl/styles.xml``: fonts, fills, borders and cellXfs APPENDED (counts updated), none changed;
 * each sheet holding a highlighted cell: the ``s=`` attribute of those cells (cells and rows are
@@ -56,6 +58,7 @@ Each imports only the ones listed before it (see also ``docs/architecture.md``):
 * ``xmlsplice``: parts parsed into element byte offsets; edits spliced into the original bytes;
 * ``package``: the parts (original, changed, added), relationships and content types;
 * ``styles``: the fonts, fills, borders and cellXfs appended to ``xl/styles.xml``;
+* ``first_screen``: what the first screen of ``校验结果`` says;
 * ``report_sheet``: the ``校验结果`` worksheet;
 * ``highlights``: the cells to highlight and the edit of their sheets;
 * ``notes``: the comments and VML drawing parts;

@@ -1,15 +1,20 @@
-"""The worksheet ``校验结果``: a summary of the report and one row per finding (severity colours,
-frozen header row, autofilter, and a hyperlink from each finding to the offending cell)."""
+"""The worksheet ``校验结果``: a first screen (title, verdict with counts, next step, the facts of
+the file; see ``first_screen``) and one row per finding (severity colours, frozen and printed
+header row, autofilter, a hyperlink from each finding to the offending cell, rows as tall as
+their text needs by :mod:`xltools.textfit`), set up to print on A4 with page numbers."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 
 from ...cellref import column_letter
+from ...textfit import DEFAULT_FONT_PT, row_height
 from ..report import SEVERITY_LABEL, Finding, Report
+from .first_screen import first_screen
 from .styles import _Styles
-from .text import _RANGE_RE, _attr, _clean, _esc, _lines, _quote_sheet, _ref
+from .text import _RANGE_RE, _attr, _clean, _esc, _quote_sheet, _ref
 from .xmlsplice import _XML_DECL, MAIN_NS, REL_NS
 
 #: Name of the validation sheet (made unique when the workbook already has one).
@@ -18,6 +23,11 @@ CHECK_SHEET = "校验结果"
 ROW_FILL = {"error": "FFFFC7CE", "warning": "FFFFEB9C", "info": "FFEDEDED"}
 PASS_FILL = "FFC6EFCE"
 HEADER_FILL = "FFD9E1F2"
+#: Fills of the verdict line of the first screen.
+VERDICT_FILL = {"pass": PASS_FILL, "warn": ROW_FILL["warning"], "fail": ROW_FILL["error"]}
+#: Printed at the foot of every page (Excel's codes: &F the file's name, &A the sheet's, &P page,
+#: &N pages): a printed page says which sheet of which file it is.
+PAGE_FOOTER = "&L&F　&A&C第 &P 页，共 &N 页"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,28 +50,47 @@ class _Link:
 
 
 class _ReportSheet:
+    #: The table people read, then two hidden columns for whoever supports them: the stable
+    #: finding code and the field id (the same as ``--json``), unhidden in Excel if asked for.
     COLUMNS = (
-        ("级别", 10),
-        ("代码", 24),
-        ("工作表", 20),
-        ("单元格", 10),
+        ("级别", 10),  # also the labels of the first screen (重算总分, 检查时间)
+        ("工作表", 16),
+        ("单元格", 8),
         ("字段", 28),
-        ("说明", 60),
-        ("应为", 18),
-        ("实为", 18),
+        ("说明", 52),
+        ("应为", 16),
+        ("实为", 26),
+        # hidden, and as wide as an id, so that an id never makes a row taller
+        ("代码", 48),
+        ("字段编号", 48),
     )
+    VISIBLE = 7
+    LINK_COLUMN = 3
+    TITLE_PT = 16.0
+    STATUS_PT = 14.0
 
-    def __init__(self, styles: _Styles, report: Report, sheets: dict[str, _SheetInfo]) -> None:
+    def __init__(
+        self,
+        styles: _Styles,
+        report: Report,
+        sheets: dict[str, _SheetInfo],
+        now: dt.datetime | None = None,
+    ) -> None:
         self.report = report
         self.sheets = sheets
+        self.screen = first_screen(report, now)
         regular = styles.font()
         bold = styles.font(bold=True)
         border = styles.border()
-        self.s_title = styles.xf(font=styles.font(bold=True, size="14"))
+        self.s_title = styles.xf(font=styles.font(bold=True, size=f"{self.TITLE_PT:g}"))
+        status_font = styles.font(bold=True, size=f"{self.STATUS_PT:g}")
+        self.s_status = {
+            verdict: styles.xf(font=status_font, fill=styles.fill(rgb), wrap=True)
+            for verdict, rgb in VERDICT_FILL.items()
+        }
+        self.s_step = styles.xf(font=bold, wrap=True)
         self.s_label = styles.xf(font=bold)
-        self.s_value = styles.xf(font=regular)
-        self.s_pass = styles.xf(font=bold, fill=styles.fill(PASS_FILL))
-        self.s_fail = styles.xf(font=bold, fill=styles.fill(ROW_FILL["error"]))
+        self.s_value = styles.xf(font=regular, wrap=True, horizontal="left")
         self.s_header = styles.xf(
             font=bold, fill=styles.fill(HEADER_FILL), border=border, horizontal="center", wrap=True
         )
@@ -88,41 +117,49 @@ class _ReportSheet:
             f'<is><t xml:space="preserve">{_esc(_clean(value))}</t></is></c>'
         )
 
+    def _width(self, first: int, last: int) -> float:
+        return float(sum(w for _, w in self.COLUMNS[first - 1 : last]))
+
+    def _banner(self, number: int, text: str, style: int, font_pt: float, merges: list[str]) -> str:
+        """One text across the visible columns, its row as tall as the text needs."""
+        last = column_letter(self.VISIBLE - 1)
+        merges.append(f"A{number}:{last}{number}")
+        height = row_height(_clean(text), self._width(1, self.VISIBLE), font_pt)
+        return (
+            f'<row r="{number}" ht="{height:g}" customHeight="1">'
+            f"{self._cell(f'A{number}', text, style)}</row>"
+        )
+
     def xml(self) -> str:
-        report = self.report
-        template = ""
-        if report.template:
-            template = f"{report.template} 第 {report.version} 版"
-            if report.title:
-                template += f"（{report.title}）"
-        verdict = "通过" if report.valid else "不通过：请修改后重新提交"
-        summary: list[tuple[str, object, int]] = [
-            ("文件", report.file, self.s_value),
-            ("模板", template or "未识别", self.s_value),
-            ("单位", report.bureau_name or report.unit, self.s_value),
-            ("重算总分", report.total if report.total is not None else "", self.s_value),
-            ("评价等次", report.grade, self.s_value),
-            ("错误", report.count("error"), self.s_value),
-            ("警告", report.count("warning"), self.s_value),
-            ("提示", report.count("info"), self.s_value),
-            ("结论", verdict, self.s_pass if report.valid else self.s_fail),
+        report, screen = self.report, self.screen
+        merges: list[str] = []
+        rows = [
+            self._banner(1, screen.title, self.s_title, self.TITLE_PT, merges),
+            self._banner(2, screen.status, self.s_status[screen.verdict], self.STATUS_PT, merges),
+            self._banner(3, screen.next_step, self.s_step, DEFAULT_FONT_PT, merges),
         ]
-        title = self._cell("A1", CHECK_SHEET, self.s_title)
-        rows = [f'<row r="1" ht="21" customHeight="1">{title}</row>']
-        for number, (label, value, style) in enumerate(summary, start=2):
+        last = column_letter(self.VISIBLE - 1)
+        number = 4
+        for number, (label, value) in enumerate(screen.details, start=5):
+            merges.append(f"B{number}:{last}{number}")
+            text = value if isinstance(value, str) else ""
+            height = row_height(_clean(text), self._width(2, self.VISIBLE))
             rows.append(
-                f'<row r="{number}">{self._cell(f"A{number}", label, self.s_label)}'
-                f"{self._cell(f'B{number}', value, style)}</row>"
+                f'<row r="{number}" ht="{height:g}" customHeight="1">'
+                f"{self._cell(f'A{number}', label, self.s_label)}"
+                f"{self._cell(f'B{number}', value, self.s_value)}</row>"
             )
-        header = len(summary) + 3  # a blank row between the summary and the table
+        header = number + 2  # a blank row between the summary and the table
+        height = max(row_height(heading, width) for heading, width in self.COLUMNS[: self.VISIBLE])
         rows.append(
-            f'<row r="{header}">'
+            f'<row r="{header}" ht="{height:g}" customHeight="1">'
             + "".join(
                 self._cell(_ref(header, col), heading, self.s_header)
                 for col, (heading, _) in enumerate(self.COLUMNS, start=1)
             )
             + "</row>"
         )
+        self.header_row = header
         links: list[_Link] = []
         number = header
         for finding in report.sorted_findings():
@@ -130,7 +167,9 @@ class _ReportSheet:
             rows.append(self._finding_row(number, finding, links))
         last_col = column_letter(len(self.COLUMNS) - 1)
         cols = "".join(
-            f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>'
+            f'<col min="{i}" max="{i}" width="{w}" customWidth="1"'
+            + (' hidden="1"' if i > self.VISIBLE else "")
+            + "/>"
             for i, (_, w) in enumerate(self.COLUMNS, start=1)
         )
         hyperlinks = ""
@@ -144,6 +183,9 @@ class _ReportSheet:
                 )
                 + "</hyperlinks>"
             )
+        merge_xml = f'<mergeCells count="{len(merges)}">' + "".join(
+            f'<mergeCell ref="{ref}"/>' for ref in merges
+        )
         tab = "FF00B050" if report.valid else "FFC00000"
         return (
             f'{_XML_DECL}<worksheet xmlns="{MAIN_NS}" xmlns:r="{REL_NS}">'
@@ -156,34 +198,35 @@ class _ReportSheet:
             f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols>'
             f"<sheetData>{''.join(rows)}</sheetData>"
             f'<autoFilter ref="A{header}:{last_col}{number}"/>'
+            f"{merge_xml}</mergeCells>"
             f"{hyperlinks}"
-            '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.6" header="0.3" '
+            '<pageMargins left="0.5" right="0.5" top="0.6" bottom="0.7" header="0.3" '
             'footer="0.3"/>'
             # A4 landscape, one page wide: the table is wide and is printed to be worked through.
+            # The header row repeats on every page (_xlnm.Print_Titles, set by the workbook).
             '<pageSetup paperSize="9" orientation="landscape" fitToWidth="1" fitToHeight="0"/>'
+            f"<headerFooter><oddFooter>{_attr(PAGE_FOOTER)}</oddFooter></headerFooter>"
             "</worksheet>"
         )
 
     def _finding_row(self, number: int, finding: Finding, links: list[_Link]) -> str:
         severity = finding.severity if finding.severity in ROW_FILL else "info"
-        field_text = finding.label or finding.field
-        if finding.label and finding.field:
-            field_text = f"{finding.label}（{finding.field}）"
         values = (
             SEVERITY_LABEL.get(severity, severity),
-            finding.code,
             finding.sheet,
             finding.cell,
-            field_text,
+            finding.label,  # the field's Chinese label path; its id is in the hidden column
             finding.message,
             finding.expected,
             finding.found,
+            finding.code,
+            finding.field,
         )
         style = self.s_row[severity]
         cells = []
         for col, value in enumerate(values, start=1):
             ref = _ref(number, col)
-            if col == 4 and self._linkable(finding):
+            if col == self.LINK_COLUMN and self._linkable(finding):
                 links.append(
                     _Link(
                         ref, f"{_quote_sheet(finding.sheet)}!{finding.cell.strip()}", finding.cell
@@ -192,12 +235,11 @@ class _ReportSheet:
                 cells.append(self._cell(ref, value, self.s_link[severity]))
             else:
                 cells.append(self._cell(ref, value, style))
-        lines = max(
-            _lines(_clean(value), width)
+        height = max(
+            row_height(_clean(value), width)
             for value, (_, width) in zip(values, self.COLUMNS, strict=True)
         )
-        height = f' ht="{15 * lines}" customHeight="1"' if lines > 1 else ""
-        return f'<row r="{number}"{height}>{"".join(cells)}</row>'
+        return f'<row r="{number}" ht="{height:g}" customHeight="1">{"".join(cells)}</row>'
 
     def _linkable(self, finding: Finding) -> bool:
         info = self.sheets.get(finding.sheet)

@@ -1,13 +1,12 @@
 """Text and cell references for the checked copy: report text made safe as cell and attribute
-text, display widths (a CJK character is two columns wide), A1 references."""
+text, display widths (from :mod:`xltools.textfit`), A1 references."""
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
 
 from ...cellref import column_letter, column_number
+from ...textfit import lines_needed
 
 _CELL_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 _RANGE_RE = re.compile(r"^\$?[A-Za-z]{1,3}\$?[0-9]{1,7}(:\$?[A-Za-z]{1,3}\$?[0-9]{1,7})?$")
@@ -44,13 +43,10 @@ def _attr(text: object) -> str:
     )
 
 
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
 def _lines(text: str, width: float) -> int:
-    per_line = max(1, int(width) - 1)
-    return sum(max(1, math.ceil(_width(part) / per_line)) for part in text.split("\n"))
+    # One estimate for every sheet we write (xltools.textfit), so rows sized here pass the
+    # overflow check that measures them.
+    return lines_needed(text, width)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,8 +12,8 @@ from .notes import _comments_xml, _may_add_notes, _used_vml_blocks, _vml_xml
 from .package import CT_COMMENTS, CT_RELS, CT_VML, CT_WORKSHEET, _ContentTypes, _Package, _rels_path
 from .report_sheet import CHECK_SHEET, _ReportSheet, _SheetInfo
 from .styles import _Styles
-from .text import _attr
-from .xmlsplice import MAIN_NS, REL_NS, REL_TYPE, _Editor, _parse
+from .text import _attr, _esc, _quote_sheet
+from .xmlsplice import MAIN_NS, REL_NS, REL_TYPE, _Doc, _Editor, _Node, _parse
 
 # ---------------------------------------------------------------------------------------------
 # Workbook
@@ -50,6 +50,34 @@ def _unique_sheet_name(existing: Iterable[str]) -> str:
     return f"{CHECK_SHEET}({n})"
 
 
+def _print_titles(wb: _Doc, editor: _Editor, names: _Node | None, sheet: str, row: int) -> None:
+    """The report sheet's table header printed atop every page: a sheet-local
+    ``_xlnm.Print_Titles`` (the report sheet is first, so ``localSheetId="0"``)."""
+    q = wb.root.qname
+    name = (
+        f'<{q("definedName")} name="_xlnm.Print_Titles" localSheetId="0">'
+        f"{_esc(_quote_sheet(sheet))}!${row}:${row}</{q('definedName')}>"
+    )
+    if names is not None:
+        editor.append_children(wb, names, name)
+        return
+    # definedNames follows sheets, functionGroups and externalReferences (CT_Workbook order)
+    before = [n for n in wb.root.children if n.ns == MAIN_NS and n.name in _BEFORE_NAMES]
+    editor.insert(before[-1].end, f"<{q('definedNames')}>{name}</{q('definedNames')}>")
+
+
+_BEFORE_NAMES = (
+    "fileVersion",
+    "fileSharing",
+    "workbookPr",
+    "workbookProtection",
+    "bookViews",
+    "sheets",
+    "functionGroups",
+    "externalReferences",
+)
+
+
 def _annotate(parts: dict[str, bytes], report: Report) -> _Package:
     package = _Package(parts)
     types = _ContentTypes(package)
@@ -84,7 +112,8 @@ def _annotate(parts: dict[str, bytes], report: Report) -> _Package:
         posixpath.join(posixpath.dirname(workbook), "worksheets/sheet_xltools_check{}.xml"), ""
     )
     report_name = _unique_sheet_name(sheets)
-    report_xml = _ReportSheet(styles, report, sheets).xml()
+    report_sheet = _ReportSheet(styles, report, sheets)
+    report_xml = report_sheet.xml()
     package.put(report_part, report_xml.encode("utf-8"))
     types.ensure(report_part, CT_WORKSHEET)
     (report_rid,) = package.add_rels(workbook, [(REL_TYPE + "/worksheet", report_part)])
@@ -120,6 +149,7 @@ def _annotate(parts: dict[str, bytes], report: Report) -> _Package:
         local = name.attrs.get("localSheetId", "")
         if local.strip().isdigit():
             editor.set_attrs(wb, name, {"localSheetId": str(int(local) + 1)})
+    _print_titles(wb, editor, names, report_name, report_sheet.header_row)
     package.put(workbook, editor.result())
 
     # 2./3. Highlights and notes; every other sheet loses tabSelected.
