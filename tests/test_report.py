@@ -1,0 +1,280 @@
+"""`xltools report`: the 自评报告 of every bundled template, read back with python-docx, its
+figures compared with the checker's recomputation to the cent."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from report_reading import as_number, body, first_page, full_text, headings, tables
+
+from xltools.check.run import check_file
+from xltools.cli import main
+from xltools.fill import fill_workbook
+from xltools.generate import generate_template
+from xltools.registry import Registry
+from xltools.report.layout import layout_report
+from xltools.report.return_report import indicator_rows, report_title
+from xltools.spec import Spec, load_spec
+from xltools.spec.model import IndicatorBlock, TableBlock
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = sorted((ROOT / "specs").glob("*.yaml"))
+SECTIONS = (
+    "一、基本情况",
+    "（一）项目概况",
+    "（二）资金投入和使用情况",
+    "二、绩效目标",
+    "三、自评情况",
+    "四、偏差原因及改进措施",
+    "五、问题与建议",
+)
+
+
+def _example(spec: Spec) -> dict[str, Any]:
+    data = yaml.safe_load((ROOT / "examples" / f"{spec.template}.yaml").read_text("utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+@pytest.fixture(scope="module")
+def returns(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Spec, Path]]:
+    """Every bundled template generated and filled with its example, as a unit returns it."""
+    folder = tmp_path_factory.mktemp("returns")
+    found = {}
+    for path in SPECS:
+        spec = load_spec(path)
+        template = folder / f"{spec.template}_template.xlsx"
+        generate_template(spec, template)
+        filled = folder / f"{spec.template}.xlsx"
+        assert fill_workbook(template, spec, _example(spec), filled) == []
+        found[spec.template] = (spec, filled)
+    return found
+
+
+def _report(source: Path, target: Path) -> Any:
+    result = CliRunner().invoke(
+        main, ["report", str(source), "-o", str(target), "--specs", str(ROOT / "specs")]
+    )
+    assert "Traceback" not in result.output
+    return result
+
+
+def _values(source: Path) -> dict[str, Any]:
+    report, _ = check_file(source, Registry.load(ROOT / "specs"))
+    return report.values
+
+
+def _shown(value: Any, kind: str) -> float | None:
+    """What the report must show for a recomputed value, to the cent (percents in percent)."""
+    if value is None or isinstance(value, str):
+        return None
+    return round(float(value) * (100 if kind == "percent" else 1), 2)
+
+
+def _parsed(text: str, kind: str) -> float | None:
+    number = as_number(text)
+    if number is None:
+        return None
+    return round(number * (100 if kind == "percent" else 1), 2)
+
+
+@pytest.mark.parametrize("spec_path", SPECS, ids=lambda p: p.stem)
+def test_report_of_every_template_shows_the_checkers_figures(
+    spec_path: Path, returns: dict[str, tuple[Spec, Path]], tmp_path: Path
+) -> None:
+    spec, source = returns[spec_path.stem]
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    target = tmp_path / "自评报告.docx"
+    result = _report(source, target)
+    assert result.exit_code == 0, result.output
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before  # input untouched
+    values = _values(source)
+    found = headings(target)
+    for section in SECTIONS:
+        assert section in found
+    text = full_text(target)
+    assert report_title(spec) in text
+    assert "【待填写：" in text
+    for field_id in spec.fields:
+        if "_" in field_id:
+            assert field_id not in text  # Chinese labels, never internal ids
+    layout = layout_report(spec)
+    docx_tables = tables(target)
+    compared = 0
+    for block in layout.funds:
+        if not isinstance(block, TableBlock):
+            continue
+        header = [block.corner or "项目", *(c.label for c in block.columns)]
+        table = next(t for t in docx_tables if t[0] == header and t[1][0] == block.rows[0].label)
+        for r, row in enumerate(block.rows, start=1):
+            assert table[r][0] == row.label
+            for c, column in enumerate(block.columns, start=1):
+                field_id = block.cells.get((row.key, column.key))
+                if field_id is None:
+                    assert table[r][c] == ""
+                    continue
+                kind = spec.fields[field_id].type
+                assert _parsed(table[r][c], kind) == _shown(values.get(field_id), kind), (
+                    field_id,
+                    table[r][c],
+                )
+                compared += 1
+    for block in layout.indicators:
+        if not isinstance(block, IndicatorBlock):
+            continue
+        table = next(t for t in docx_tables if t[0][: len(block.levels)] == block.levels)
+        header = table[0]
+        expected = list(indicator_rows(block, values))
+        assert len(table) - 1 == len(expected)
+        for shown, (_, row) in zip(table[1:], expected, strict=True):
+            for key, label in (("weight", "分值"), ("score", "得分"), ("score", "自评分值")):
+                if key in row and label in header:
+                    assert _parsed(shown[header.index(label)], "number") == _shown(
+                        values[row[key]], "number"
+                    )
+                    compared += 1
+    if layout.total_id:
+        scores = next(t for t in docx_tables if t[0] == ["评分项目", "分值", "得分"])
+        assert _parsed(scores[-1][2], "number") == _shown(values[layout.total_id], "number")
+        assert f"评价等次为“{values[layout.grade_id]}”" in text
+        compared += 1
+    assert compared > 0 or not layout.funds
+    # a valid return has no notice before its first heading
+    before, _ = first_page(target)
+    assert not any("检查未通过" in getattr(item, "text", "") for item in before)
+
+
+def test_report_of_basic_data_fills_every_fund_table(
+    returns: dict[str, tuple[Spec, Path]], tmp_path: Path
+) -> None:
+    """The data sheet is not scored: its report says so, and its money lists carry the figures."""
+    spec, source = returns["department_basic_data"]
+    target = tmp_path / "基础数据.docx"
+    assert _report(source, target).exit_code == 0
+    text = full_text(target)
+    assert "不评分" in text
+    values = _values(source)
+    special = next(t for t in tables(target) if t[0][:2] == ["专项名称", "2022年决算数"])
+    block = next(b for b in layout_report(spec).funds if getattr(b, "id", "") == "special")
+    used = [row for row in block.rows if values.get(row["name"])]
+    assert len(special) - 1 == len(used) > 0
+    for shown, row in zip(special[1:], used, strict=True):
+        assert shown[0] == values[row["name"]]
+        for n, column in enumerate(block.columns[1:], start=1):
+            assert _parsed(shown[n], "money") == _shown(values.get(row[column.key]), "money")
+
+
+def test_report_uses_recomputed_values_never_the_cached_results(
+    returns: dict[str, tuple[Spec, Path]], tmp_path: Path
+) -> None:
+    """A computed cell typed over (999 in 年度资金总额·全年执行数): the report shows what the
+    inputs give, and its first page says the return has errors."""
+    import openpyxl
+
+    spec, source = returns["project_expense_2023"]
+    workbook = openpyxl.load_workbook(source)
+    sheet_name, ref = next(iter(workbook.defined_names["funds_total_spent"].destinations))
+    sheet = workbook[sheet_name]
+    sheet.protection.sheet = False
+    sheet[ref.replace("$", "")].value = 999
+    changed = tmp_path / "改写.xlsx"
+    workbook.save(changed)
+    target = tmp_path / "改写.docx"
+    result = _report(changed, target)
+    assert result.exit_code == 1  # written, but the return has errors
+    assert target.is_file()
+    funds = next(t for t in tables(target) if t[0][:2] == ["项目", "年初预算数"])
+    spent = funds[0].index("全年执行数")
+    assert as_number(funds[1][spent]) == 124.01  # the sum of its 其中 rows, not the 999 typed
+    assert "999" not in funds[1][spent]
+    before, broken = first_page(target)
+    assert broken
+    assert any("检查未通过" in getattr(item, "text", "") for item in before)
+
+
+def test_return_with_errors_has_its_findings_on_the_first_page(
+    returns: dict[str, tuple[Spec, Path]], tmp_path: Path
+) -> None:
+    spec, _ = returns["project_expense_2023"]
+    data = dict(_example(spec), ind_output_quantity_1_actual="全覆盖", funds_current_spent=130)
+    data.pop("phone", None)
+    template = tmp_path / "template.xlsx"
+    generate_template(spec, template)
+    careless = tmp_path / "粗心.xlsx"
+    assert fill_workbook(template, spec, data, careless) == []
+    target = tmp_path / "粗心.docx"
+    result = _report(careless, target)
+    assert result.exit_code == 1
+    report, _ = check_file(careless, Registry.load(ROOT / "specs"))
+    errors = [f for f in report.findings if f.severity == "error"]
+    assert errors
+    before, broken = first_page(target)
+    assert broken, "the notice and findings end with a page break before 一、基本情况"
+    notice = "\n".join(
+        getattr(item, "text", "")
+        if not hasattr(item, "rows")
+        else "\n".join("|".join(c.text for c in r.cells) for r in item.rows)
+        for item in before
+    )
+    assert f"错误 {len(errors)} 个" in notice
+    for finding in errors:
+        assert finding.code in notice
+        assert finding.message.splitlines()[0][:20] in notice
+    # the score is the recomputed one of the careless figures
+    scores = next(t for t in tables(target) if t[0] == ["评分项目", "分值", "得分"])
+    assert as_number(scores[-1][2]) == round(report.total or 0, 2)
+
+
+def test_blank_return_says_so_first(returns: dict[str, tuple[Spec, Path]], tmp_path: Path) -> None:
+    spec = load_spec(ROOT / "specs" / "department_overall.yaml")
+    template = tmp_path / "空白.xlsx"
+    generate_template(spec, template)
+    target = tmp_path / "空白.docx"
+    assert _report(template, target).exit_code == 1
+    before, broken = first_page(target)
+    assert broken
+    assert any("此表未填写" in getattr(item, "text", "") for item in before)
+
+
+def test_placeholders_are_shaded(returns: dict[str, tuple[Spec, Path]], tmp_path: Path) -> None:
+    _, source = returns["project_expense_2023"]
+    target = tmp_path / "r.docx"
+    assert _report(source, target).exit_code == 0
+    marked = [p for p in body(target) if getattr(p, "text", "").startswith("【待填写：")]
+    assert len(marked) >= 5
+    for paragraph in marked:
+        assert "w:shd" in paragraph._p.xml
+
+
+def test_not_a_workbook_is_a_clear_error(tmp_path: Path) -> None:
+    junk = tmp_path / "邮件.xlsx"
+    junk.write_bytes("这是一封邮件正文".encode())
+    target = tmp_path / "r.docx"
+    result = _report(junk, target)
+    assert result.exit_code == 1
+    assert "[report-not-a-return]" in result.output
+    assert "[read-not-a-zip]" in result.output
+    assert not target.exists()
+
+
+def test_output_must_be_docx(returns: dict[str, tuple[Spec, Path]], tmp_path: Path) -> None:
+    _, source = returns["project_expense_2023"]
+    result = _report(source, tmp_path / "r.pdf")
+    assert result.exit_code == 2
+    assert "[usage-output-not-docx]" in result.output
+
+
+def test_unwritable_output_is_a_clear_error(
+    returns: dict[str, tuple[Spec, Path]], tmp_path: Path
+) -> None:
+    _, source = returns["project_expense_2023"]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = _report(source, blocker / "r.docx")
+    assert result.exit_code == 1
+    assert "[report-write-failed]" in result.output
