@@ -278,3 +278,119 @@ def test_unwritable_output_is_a_clear_error(
     result = _report(source, blocker / "r.docx")
     assert result.exit_code == 1
     assert "[report-write-failed]" in result.output
+
+
+# ---- merge --report: the 汇总报告 ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def merged(
+    returns: dict[str, tuple[Spec, Path]], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, Any], Path]:
+    """Every bundled return, a careless copy (superseded), a blank template and a junk file
+    (rejected), merged with --report: (the report, merge's --json, the returns folder)."""
+    import json
+    import shutil
+
+    folder = tmp_path_factory.mktemp("merge")
+    inbox = folder / "returned"
+    inbox.mkdir()
+    for _, source in returns.values():
+        shutil.copy(source, inbox / source.name)
+    spec, _ = returns["project_expense_2023"]
+    data = dict(_example(spec), ind_output_quantity_1_actual="全覆盖")
+    template = folder / "t.xlsx"
+    generate_template(spec, template)
+    assert fill_workbook(template, spec, data, inbox / "粗心.xlsx") == []
+    low = dict(
+        _example(spec), ind_output_quality_1_actual=0.2, ind_output_quality_1_reason="未达标"
+    )
+    for key in [k for k in low if k.endswith("_self_score")]:  # every qualitative row 未达成
+        low[key] = 1
+        low[key.removesuffix("self_score") + "level"] = "未达成"
+        low[key.removesuffix("self_score") + "reason"] = "未完成"
+    low.update(unit_name="某某县医疗保障局", project_name="低分项目")
+    assert fill_workbook(template, spec, low, inbox / "低分.xlsx") == []
+    generate_template(load_spec(ROOT / "specs" / "department_overall.yaml"), inbox / "空白.xlsx")
+    (inbox / "不是工作簿.xlsx").write_bytes(b"not a workbook")
+    report = folder / "汇总报告.docx"
+    result = CliRunner().invoke(
+        main,
+        ["merge", str(inbox), "-o", str(folder / "汇总.xlsx"), "--report", str(report),
+         "--json", "--workers", "1", "--specs", str(ROOT / "specs")],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output  # two files rejected
+    return report, json.loads(result.stdout), inbox
+
+
+def test_summary_report_counts_are_merges_own(merged: tuple[Path, dict[str, Any], Path]) -> None:
+    report, accounting, _ = merged
+    counts = next(t for t in tables(report) if t[0] == ["项目", "份数"])
+    shown = {row[0]: int(row[1]) for row in counts[1:]}
+    assert shown["收到的文件"] == accounting["inputs"] == 10
+    assert shown["采纳"] == accounting["accepted"]
+    assert shown["被替代（同一单位另有一份被采纳）"] == accounting["superseded"] == 1
+    assert shown["未采纳"] == accounting["rejected"] == 2
+    text = full_text(report)
+    assert (
+        f"输入 {accounting['inputs']} 个文件：采纳 {accounting['accepted']}，被替代 1，未采纳 2"
+        in text
+    )
+    listed = next(t for t in tables(report) if t[0] == ["文件", "状态", "原因"])
+    assert len(listed) - 1 == len(accounting["not_accepted"])
+    for row, expected in zip(listed[1:], accounting["not_accepted"], strict=True):
+        assert row[0] == Path(expected["file"]).name
+        assert f"[{expected['code']}]" in row[2]
+    for heading in ("一、收文情况", "二、评价等次与得分分布", "三、得分排名", "五、常见问题"):
+        assert heading in headings(report)
+
+
+def test_summary_report_scores_are_the_checkers(merged: tuple[Path, dict[str, Any], Path]) -> None:
+    import docx
+
+    report, accounting, inbox = merged
+    registry = Registry.load(ROOT / "specs")
+    not_accepted = {Path(r["file"]).name for r in accounting["not_accepted"]}
+    checked = [
+        check_file(path, registry)[0]
+        for path in sorted(inbox.glob("*.xlsx"))
+        if path.name not in not_accepted
+    ]
+    totals = sorted((round(r.total, 2) for r in checked if r.total is not None), reverse=True)
+    ranking = next(t for t in tables(report) if t[0][:2] == ["名次", "单位"])
+    assert [as_number(row[4]) for row in ranking[1:]] == totals
+    grades = next(t for t in tables(report) if t[0] == ["评价等次", "份数"])
+    expected: dict[str, int] = {}
+    for r in checked:
+        expected[r.grade or "（无等次）"] = expected.get(r.grade or "（无等次）", 0) + 1
+    assert {row[0]: int(row[1]) for row in grades[1:]} == expected
+    below = next(t for t in tables(report) if t[0][:3] == ["单位", "项目", "自评表"])
+    low = [r for r in checked if r.unit == "某某县医疗保障局"]
+    assert low and low[0].total is not None and low[0].total < 70
+    assert [row[0] for row in below[1:]] == ["某某县医疗保障局"]
+    assert as_number(below[1][3]) == round(low[0].total, 2)
+    assert len(docx.Document(str(report)).inline_shapes) == 2  # the two charts
+
+
+def test_summary_report_lists_the_most_frequent_findings(
+    merged: tuple[Path, dict[str, Any], Path],
+) -> None:
+    report, _, inbox = merged
+    registry = Registry.load(ROOT / "specs")
+    files: dict[str, int] = {}
+    for path in sorted(inbox.glob("*.xlsx")):
+        found = {f.code for f in check_file(path, registry)[0].findings if f.severity != "info"}
+        for code in found:
+            files[code] = files.get(code, 0) + 1
+    table = next(t for t in tables(report) if t[0][:3] == ["代码", "级别", "文件数"])
+    assert files[table[1][0]] == max(files.values())
+    for row in table[1:]:
+        assert int(row[2]) == files[row[0]]
+
+
+def test_merge_report_must_be_docx(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["merge", str(tmp_path), "-o", str(tmp_path / "s.xlsx"), "--report", "r.pdf"]
+    )
+    assert result.exit_code == 2
+    assert "[usage-output-not-docx]" in result.output
