@@ -394,3 +394,23 @@ def test_merge_report_must_be_docx(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "[usage-output-not-docx]" in result.output
+
+
+def test_the_demo_writes_both_reports(tmp_path: Path) -> None:
+    from xltools.demo import run_demo
+
+    lines: list[str] = []
+    out = tmp_path / "out"
+    run_demo(out, lines.append)
+    filled = sorted(p.stem for p in (out / "filled").glob("*.xlsx"))
+    written = sorted(p.name for p in (out / "reports").glob("*.docx"))
+    assert written == [f"{stem}_自评报告.docx" for stem in filled]
+    assert len(written) == len(SPECS)
+    for name in written:
+        assert "三、自评情况" in headings(out / "reports" / name)
+    summary = out / "汇总报告.docx"
+    counts = next(t for t in tables(summary) if t[0] == ["项目", "份数"])
+    shown = {row[0]: int(row[1]) for row in counts[1:]}
+    closing = f"输入 {shown['收到的文件']} 个文件：采纳 {shown['采纳']}，被替代 "
+    closing += f"{shown['被替代（同一单位另有一份被采纳）']}，未采纳 {shown['未采纳']}"
+    assert any(line.strip() == closing for line in lines), closing

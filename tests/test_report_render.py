@@ -136,3 +136,56 @@ def test_return_report_renders_as_a_filed_report(tmp_path: Path) -> None:
         assert finding.cell and re.search(rf"\b{finding.cell}\b", page_one), finding
     assert f"{report.values['funds_total_spent']:,.2f}" in pdf_text(pdf)
     assert_looks_filed(pdf, tmp_path / "png-careless")
+
+
+@pytest.mark.libreoffice
+def test_summary_report_renders_with_its_charts(tmp_path: Path) -> None:
+    need_poppler()
+    import json
+
+    from click.testing import CliRunner
+    from test_report import _example
+
+    from xltools.cli import main
+    from xltools.fill import fill_workbook
+    from xltools.generate import generate_template
+    from xltools.spec import load_spec
+
+    root = Path(__file__).resolve().parent.parent
+    inbox = tmp_path / "returned"
+    inbox.mkdir()
+    for name in ("project_expense_2023", "project_expense_2022", "transfer_fund_hunan"):
+        spec = load_spec(root / "specs" / f"{name}.yaml")
+        generate_template(spec, tmp_path / f"{name}.xlsx")
+        assert (
+            fill_workbook(tmp_path / f"{name}.xlsx", spec, _example(spec), inbox / f"{name}.xlsx")
+            == []
+        )
+    (inbox / "不是工作簿.xlsx").write_bytes(b"junk")
+    report = tmp_path / "汇总报告.docx"
+    result = CliRunner().invoke(
+        main,
+        ["merge", str(inbox), "-o", str(tmp_path / "s.xlsx"), "--report", str(report), "--json",
+         "--workers", "1", "--specs", str(root / "specs")],
+    )  # fmt: skip
+    accounting = json.loads(result.stdout)
+    pdf = render_document_pdf(report, tmp_path / "pdf")
+    text = pdf_text(pdf).replace(" ", "")
+    for heading in ("一、收文情况", "二、评价等次与得分分布", "三、得分排名", "五、常见问题"):
+        assert heading in text
+    assert f"输入{accounting['inputs']}个文件：采纳{accounting['accepted']}" in text
+    for total in ("100.00", "98.00"):
+        assert total in text
+    pages = assert_looks_filed(pdf, tmp_path / "png")
+    # the charts are images: a page with large blue areas (the bars)
+    from PIL import Image
+
+    def blue(png: Path) -> int:
+        data = Image.open(png).convert("RGB").tobytes()
+        return sum(
+            1
+            for n in range(0, len(data), 3)
+            if data[n + 2] > 150 and data[n] < 110 and data[n + 1] < 150
+        )
+
+    assert max(blue(p) for p in pages) > 2000

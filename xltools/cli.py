@@ -484,7 +484,8 @@ def report(workbook: Path, output: Path, specs_dir: Path | None) -> None:
     show_default=True,
 )
 def demo(output: Path) -> None:
-    """快速体验：检查全部规范、生成模板、按示例填写、按示例名册分发。"""
+    """快速体验：检查全部规范、生成模板、按示例填写、按示例名册分发、检查返回的文件、
+    写出自评报告（Word）并汇总（汇总工作簿与汇总报告）。"""
     from .demo import run_demo
 
     problems = run_demo(output, click.echo)
