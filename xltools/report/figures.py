@@ -35,11 +35,13 @@ def percent(value: Any) -> str:
 
 
 def general(value: Any) -> str:
-    """A free-form value (type ``any``): a number to the cent without trailing zeros."""
+    """A free-form value (type ``any``) as the General format shows it: up to ten
+    significant digits, no thousands separator (0.7184, 12411, 184.58)."""
     found = number(value)
     if found is not None:
-        text = f"{found:,.2f}".rstrip("0").rstrip(".")
-        return text if text not in ("-0", "") else "0"
+        if found.is_integer() and abs(found) < 1e15:
+            return str(int(found))
+        return f"{found:.10g}"
     return text_of(value)
 
 
