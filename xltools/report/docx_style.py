@@ -199,8 +199,8 @@ def table(
         cell = header_row.cells[col]
         shade(cell._tc.get_or_add_tcPr(), HEADER_FILL)
         _cell_text(cell, text, size=size, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-    for r, values in enumerate(rows, start=1):
-        cells = result.rows[r].cells
+    for row, values in zip(list(result.rows)[1:], rows, strict=True):
+        cells = row.cells
         for col, text in enumerate(values):
             align = WD_ALIGN_PARAGRAPH.RIGHT if col in numeric else WD_ALIGN_PARAGRAPH.LEFT
             _cell_text(cells[col], text, size=size, align=align)

@@ -76,7 +76,7 @@ def ranking(result: MergeResult, registry: Registry) -> list[Ranked]:
         total = _float(row.get("total"))
         if total is None:
             continue
-        unit = _text(row.get("unit")) or Path(_text(row.get("file"))).stem
+        unit = _text(row.get("unit")) or f"（文件 {Path(_text(row.get('file'))).name}）"
         version = int(row.get("version") or 0)
         line = pass_line(registry, _text(row.get("template")), version)
         rows.append(
