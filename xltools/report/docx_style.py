@@ -10,16 +10,19 @@ document declares its language zh-CN so that the fallback picks a Chinese font."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any, Final
+from xml.sax.saxutils import escape
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt, RGBColor
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Cm, Pt, RGBColor, Twips
 
 BODY_FONT: Final = "宋体"
 HEADING_FONT: Final = "黑体"
@@ -27,6 +30,7 @@ LATIN_FONT: Final = "Times New Roman"
 PLACEHOLDER_FILL: Final = "FFF2CC"  # light amber: a paragraph a person must write
 HEADER_FILL: Final = "D9D9D9"  # table header rows
 NOTICE_FILL: Final = "FCE4E4"  # the first-page notice of a return with errors
+TABLE_TEXT: Final = "TableText"  # the paragraph style of table cells (its id is its name)
 TEXT_WIDTH: Final = 15.8  # cm: A4 less the margins
 BLACK: Final = RGBColor(0, 0, 0)
 RED: Final = RGBColor(0xC0, 0, 0)
@@ -57,6 +61,12 @@ def new_document(*, title: str) -> Any:
         style.paragraph_format.space_before = Pt(12 if level == 1 else 6)
         style.paragraph_format.space_after = Pt(6)
         style.paragraph_format.keep_with_next = True
+    table_text = styles.add_style(TABLE_TEXT, WD_STYLE_TYPE.PARAGRAPH)
+    table_text.base_style = styles["Normal"]
+    table_text.paragraph_format.line_spacing = 1.15
+    table_text.paragraph_format.space_before = Pt(1)
+    table_text.paragraph_format.space_after = Pt(1)
+    table_text.paragraph_format.first_line_indent = Pt(0)
     _footer_page_numbers(section)
     return document
 
@@ -189,37 +199,68 @@ def table(
     size: float = 10.5,
 ) -> Any:
     """A bordered table ('Table Grid'), the header row shaded, bold and repeated on every page;
-    columns in ``numeric`` right-aligned. ``widths`` in centimetres."""
-    result = document.add_table(rows=1 + len(rows), cols=len(headers))
+    columns in ``numeric`` right-aligned. ``widths`` in centimetres, scaled to the text width:
+    in the grid (LibreOffice reads it) and in every cell (Word reads that).
+
+    The body rows are written as WordprocessingML text and parsed once per row (what
+    python-docx's cell API would write, a tenth of its time: a 汇总报告 ranks every return)."""
+    result = document.add_table(rows=1, cols=len(headers))
     result.style = document.styles["Table Grid"]
     result.alignment = WD_TABLE_ALIGNMENT.CENTER
+    given = widths or [1.0] * len(headers)
+    scale = TEXT_WIDTH / sum(given)
+    twips = [round(w * scale / 2.54 * 1440) for w in given]
+    result.autofit = False
+    for col, width in enumerate(twips):
+        result.columns[col].width = Twips(width)
     header_row = result.rows[0]
     _repeat_header(header_row)
     for col, text in enumerate(headers):
         cell = header_row.cells[col]
+        cell.width = Twips(twips[col])
         shade(cell._tc.get_or_add_tcPr(), HEADER_FILL)
         _cell_text(cell, text, size=size, bold=True, align=WD_ALIGN_PARAGRAPH.CENTER)
-    for row, values in zip(list(result.rows)[1:], rows, strict=True):
-        cells = row.cells
-        for col, text in enumerate(values):
-            align = WD_ALIGN_PARAGRAPH.RIGHT if col in numeric else WD_ALIGN_PARAGRAPH.LEFT
-            _cell_text(cells[col], text, size=size, align=align)
-    set_widths(result, widths or [TEXT_WIDTH / len(headers)] * len(headers))
+    right = set(numeric)
+    tbl = result._tbl
+    for values in rows:
+        tbl.append(parse_xml(_row_xml(values, twips, right, size)))
     spacer = document.add_paragraph()
     spacer.paragraph_format.line_spacing = 1.0
     spacer.paragraph_format.space_after = Pt(2)
     return result
 
 
-def set_widths(table_: Any, widths: Sequence[float]) -> None:
-    """Column widths in centimetres, scaled to the text width: in the grid (LibreOffice reads
-    it) and in every cell (Word reads that)."""
-    scale = TEXT_WIDTH / sum(widths)
-    table_.autofit = False
-    for col, width in enumerate(widths):
-        table_.columns[col].width = Cm(width * scale)
-        for cell in table_.columns[col].cells:
-            cell.width = Cm(width * scale)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _run_xml(text: str, size: float) -> str:
+    """One run: line breaks as <w:br/>, tabs as <w:tab/>, as python-docx's add_run writes them."""
+    half_points = round(size * 2)
+    parts = []
+    for n, line in enumerate(_NOT_XML.sub("", text).replace("\r\n", "\n").split("\n")):
+        if n:
+            parts.append("<w:br/>")
+        for m, piece in enumerate(line.split("\t")):
+            if m:
+                parts.append("<w:tab/>")
+            if piece:
+                parts.append(f'<w:t xml:space="preserve">{escape(piece)}</w:t>')
+    return (
+        f'<w:r><w:rPr><w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
+        f"{''.join(parts)}</w:r>"
+    )
+
+
+def _row_xml(values: Sequence[str], twips: Sequence[int], right: set[int], size: float) -> str:
+    cells = []
+    for col, text in enumerate(values):
+        align = '<w:jc w:val="right"/>' if col in right else ""
+        run = _run_xml(text, size) if text else ""
+        cells.append(
+            f'<w:tc><w:tcPr><w:tcW w:w="{twips[col]}" w:type="dxa"/></w:tcPr>'
+            f'<w:p><w:pPr><w:pStyle w:val="{TABLE_TEXT}"/>{align}</w:pPr>{run}</w:p></w:tc>'
+        )
+    return f"<w:tr {nsdecls('w')}>{''.join(cells)}</w:tr>"
 
 
 def _repeat_header(row: Any) -> None:
@@ -231,11 +272,11 @@ def _repeat_header(row: Any) -> None:
 
 def _cell_text(cell: Any, text: str, *, size: float, bold: bool = False, align: Any) -> None:
     paragraph = cell.paragraphs[0]
-    paragraph.alignment = align
-    paragraph.paragraph_format.line_spacing = 1.15
-    paragraph.paragraph_format.space_before = Pt(1)
-    paragraph.paragraph_format.space_after = Pt(1)
-    paragraph.paragraph_format.first_line_indent = Pt(0)
+    paragraph._p.get_or_add_pPr().get_or_add_pStyle().val = TABLE_TEXT  # by id: no style lookup
+    if align != WD_ALIGN_PARAGRAPH.LEFT:
+        paragraph.alignment = align
+    if not text:
+        return
     run = paragraph.add_run(text)
     run.font.size = Pt(size)
     if bold:
