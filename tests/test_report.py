@@ -414,3 +414,26 @@ def test_the_demo_writes_both_reports(tmp_path: Path) -> None:
     closing = f"输入 {shown['收到的文件']} 个文件：采纳 {shown['采纳']}，被替代 "
     closing += f"{shown['被替代（同一单位另有一份被采纳）']}，未采纳 {shown['未采纳']}"
     assert any(line.strip() == closing for line in lines), closing
+
+
+def test_deviations_come_from_the_forms_own_text(
+    returns: dict[str, tuple[Spec, Path]], tmp_path: Path
+) -> None:
+    """四、偏差原因及改进措施 quotes the 偏差原因分析及改进措施 the unit wrote, at its indicator."""
+    spec, _ = returns["project_expense_2023"]
+    reason = "受疫情影响，参保宣传推迟到第四季度，明年提前部署"
+    data = dict(_example(spec), ind_output_quality_1_actual=0.5, ind_output_quality_1_reason=reason)
+    template = tmp_path / "t.xlsx"
+    generate_template(spec, template)
+    source = tmp_path / "偏差.xlsx"
+    assert fill_workbook(template, spec, data, source) == []
+    target = tmp_path / "偏差.docx"
+    assert _report(source, target).exit_code == 0
+    items = body(target)
+    texts = [getattr(item, "text", "") for item in items]
+    start = texts.index("四、偏差原因及改进措施")
+    end = texts.index("五、问题与建议")
+    section = "\n".join(texts[start:end])
+    values = _values(source)
+    weight, score = values["ind_output_quality_1_weight"], values["ind_output_quality_1_score"]
+    assert f"产出指标—质量指标—参保率（分值 {weight:.2f}，得分 {score:.2f}）：{reason}" in section
