@@ -17,7 +17,7 @@ try:
     main()
 except SystemExit:
     pass
-heavy = ("xlsxwriter", "openpyxl", "pandas", "numpy")
+heavy = ("xlsxwriter", "openpyxl", "pandas", "numpy", "docx", "matplotlib")
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 

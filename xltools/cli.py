@@ -439,6 +439,45 @@ def render(workbooks: tuple[Path, ...], output: Path, png: bool) -> None:
 
 
 @main.command()
+@click.argument(
+    "workbook", metavar="填报文件", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="自评报告（.docx）",
+)
+@_SPECS_OPTION
+def report(workbook: Path, output: Path, specs_dir: Path | None) -> None:
+    """由一份填报返回的自评表生成自评报告草稿（Word）：表格中的数字按规范重新计算，
+    须由单位撰写的段落标为【待填写】；有错误的自评表，报告首页列出检查发现的问题。
+
+    \b
+    xltools report 甲县.xlsx -o 甲县自评报告.docx
+
+    退出码：0 已写出（自评表检查通过），1 已写出但自评表有错误，或无法生成，2 用法错误。
+    """
+    from .registry import Registry
+
+    if output.suffix.lower() != ".docx":
+        _fail(f"[usage-output-not-docx] -o 应是 .docx 文件，而不是 “{output}”", EXIT_USAGE)
+    if output.resolve() == workbook.resolve():
+        _fail("[usage-overwrite-input] 输出不能覆盖输入的文件，请用 -o 指定另一个文件", EXIT_USAGE)
+    from .report import ReportError
+    from .report.return_report import write_return_report
+
+    try:
+        checked = write_return_report(workbook, output, Registry.load(specs_dir))
+    except ReportError as error:
+        _fail(f"{workbook}: [{error.code}] {error.message}", EXIT_PROBLEMS)
+    click.echo(checked.summary_line())
+    click.echo(f"已写出自评报告 {output}")
+    sys.exit(EXIT_OK if checked.valid else EXIT_PROBLEMS)
+
+
+@main.command()
 @click.option(
     "-o",
     "--output",
@@ -447,7 +486,8 @@ def render(workbooks: tuple[Path, ...], output: Path, png: bool) -> None:
     show_default=True,
 )
 def demo(output: Path) -> None:
-    """快速体验：检查全部规范、生成模板、按示例填写、按示例名册分发。"""
+    """快速体验：检查全部规范、生成模板、按示例填写、按示例名册分发、检查返回的文件、
+    写出自评报告（Word）并汇总（汇总工作簿与汇总报告）。"""
     from .demo import run_demo
 
     problems = run_demo(output, click.echo)

@@ -2,7 +2,8 @@
 
 It lints every spec, generates every template, fills each bundled example as a bureau would,
 distributes pre-filled workbooks to a sample roster, and reports the recomputed totals and
-grades, checks what comes back and merges it into one summary workbook.
+grades, checks what comes back, writes a 自评报告 (Word) of each filled example and merges the
+returns into one summary workbook and a 汇总报告.
 """
 
 from __future__ import annotations
@@ -82,18 +83,45 @@ def run_demo(out: Path, say: Callable[[str], None]) -> int:
         returns, output=out / "checked", copy=True, specs_dir=PACKAGE_SPECS, progress=False
     ):
         say("   " + result.report.summary_line().replace(str(out) + "/", ""))
+    problems += _return_reports(out, say)
     _merge_returns(out, say)
     say(f"完成：输出在 {out}" + ("" if not problems else f"；{problems} 个问题见上"))
     return problems
 
 
+def _return_reports(out: Path, say: Callable[[str], None]) -> int:
+    """Step 6: one 自评报告 per filled example (Word), from the checker's recomputation."""
+    from .registry import Registry
+    from .report import ReportError
+    from .report.return_report import write_return_report
+
+    reports = out / "reports"
+    say(f"6. 自评报告（Word）→ {reports}")
+    registry = Registry.load(PACKAGE_SPECS)
+    failed = 0
+    for filled in sorted((out / "filled").glob("*.xlsx")):
+        target = reports / f"{filled.stem}_自评报告.docx"
+        try:
+            write_return_report(filled, target, registry)
+        except ReportError as error:
+            say(f"   {filled.name}: [{error.code}] {error.message}")
+            failed += 1
+            continue
+        say(f"   {target.name}")
+    return failed
+
+
 def _merge_returns(out: Path, say: Callable[[str], None]) -> None:
-    """Step 6: merge everything that came back into one summary workbook and analyst CSVs.
-    Rejected files (the junk, the tampered one) are expected here, not problems of the demo."""
+    """Step 7: merge everything that came back into one summary workbook, analyst CSVs and
+    the 汇总报告. Rejected files (the junk, the tampered one) are expected here, not problems
+    of the demo."""
     from .merge import Outputs, merge
+    from .registry import Registry
+    from .report.summary_report import write_summary_report
 
     summary, analyst = out / "summary.xlsx", out / "analyst"
-    say(f"6. 汇总 {out / 'returned'} → {summary}（分析用 CSV → {analyst}）")
+    report = out / "汇总报告.docx"
+    say(f"7. 汇总 {out / 'returned'} → {summary}（分析用 CSV → {analyst}，汇总报告 → {report}）")
     with merge(
         [out / "returned"],
         specs_dir=PACKAGE_SPECS,
@@ -104,6 +132,7 @@ def _merge_returns(out: Path, say: Callable[[str], None]) -> None:
         for row in result.rejected.itertuples():
             label = {"superseded": "被替代", "skipped": "跳过"}.get(str(row.status), "未采纳")
             say(f"   {label} {Path(str(row.file)).name}：{str(row.reason).replace(prefix, '')}")
+        write_summary_report(result, report, Registry.load(PACKAGE_SPECS))
         say(f"   {result.line}")
 
 

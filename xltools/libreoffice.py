@@ -50,6 +50,7 @@ __all__ = [
     "LibreOfficeUnavailable",
     "find_soffice",
     "recalculate",
+    "render_document_pdf",
     "render_pdf",
     "resave",
 ]
@@ -62,6 +63,7 @@ SOFFICE_ENV_VAR = "XLTOOLS_SOFFICE"
 # filter whose name contains the quote characters and fail to store (yet exit 0).
 XLSX_FILTER = "xlsx:Calc MS Excel 2007 XML"
 PDF_FILTER = "pdf:calc_pdf_Export"
+DOCUMENT_PDF_FILTER = "pdf:writer_pdf_Export"
 
 _REGISTRY_MODIFICATIONS = """\
 <?xml version="1.0" encoding="UTF-8"?>
@@ -134,6 +136,11 @@ def render_pdf(path: Path, out_dir: Path, *, timeout: float = 300) -> Path:
 def render_pdfs(paths: Sequence[Path], out_dir: Path, *, timeout: float = 300) -> list[Path]:
     """:func:`render_pdf` for many workbooks in one soffice run (start-up is most of it)."""
     return _convert(paths, out_dir, PDF_FILTER, ".pdf", timeout=timeout)
+
+
+def render_document_pdf(path: Path, out_dir: Path, *, timeout: float = 300) -> Path:
+    """Render a Word document (``.docx``, the reports) with Writer to ``out_dir/<stem>.pdf``."""
+    return _convert([path], out_dir, DOCUMENT_PDF_FILTER, ".pdf", timeout=timeout, recalc=False)[0]
 
 
 def _convert(

@@ -87,6 +87,12 @@ class _Progress:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="规范文件夹（默认 $XLTOOLS_SPECS、./specs、随包规范）",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="同时写出汇总报告（Word .docx）：收文情况、等次与得分分布图、排名、低于合格的单位、常见问题",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def merge_command(
     inputs: tuple[str, ...],
@@ -100,6 +106,7 @@ def merge_command(
     workers: int | None,
     scheduler: str | None,
     specs_dir: Path | None,
+    report_path: Path | None,
     as_json: bool,
 ) -> None:
     """检查并汇总返回的自评表：文件、文件夹（递归）、通配符（请加引号）或 .zip 压缩包。
@@ -134,6 +141,8 @@ def merge_command(
 
     if output.suffix.lower() != ".xlsx":
         _fail(f"[usage-output-not-xlsx] -o 应是 .xlsx 文件，而不是 “{output}”")
+    if report_path is not None and report_path.suffix.lower() != ".docx":
+        _fail(f"[usage-output-not-docx] --report 应是 .docx 文件，而不是 “{report_path}”")
     try:  # once, here: a bad XLTOOLS_LIMITS is a usage error, not an internal error per file
         limits_from_env()
     except LimitsError as error:
@@ -180,6 +189,8 @@ def merge_command(
         if client is not None:
             client.close()
     with result:
+        if report_path is not None:
+            _write_report(result, report_path, specs_dir)
         rows = result.not_accepted()
         if as_json:
             document = {
@@ -210,12 +221,30 @@ def merge_command(
             for note in result.notes:
                 click.echo(f"注意：{note}", err=True)
             click.echo(f"汇总工作簿 → {output}")
-            for key, label in (("csv", "CSV"), ("parquet", "Parquet"), ("sqlite", "SQLite")):
+            for key, label in (
+                ("csv", "CSV"),
+                ("parquet", "Parquet"),
+                ("sqlite", "SQLite"),
+                ("report", "汇总报告"),
+            ):
                 if key in result.written:
                     click.echo(f"{label} → {result.written[key]}")
             click.echo(result.line)
         code = EXIT_REJECTED if result.counts.rejected else EXIT_OK
     sys.exit(code)
+
+
+def _write_report(result: Any, target: Path, specs_dir: Path | None) -> None:
+    """The 汇总报告 (python-docx and matplotlib load here, only when asked for)."""
+    from ..registry import Registry
+    from ..report import ReportError
+    from ..report.summary_report import write_summary_report
+
+    try:
+        write_summary_report(result, target, Registry.load(specs_dir))
+    except ReportError as error:
+        _fail(f"[{error.code}] {error.message}")
+    result.written["report"] = target
 
 
 def _fail(message: str) -> NoReturn:
