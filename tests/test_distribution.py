@@ -16,7 +16,7 @@ from spec_strategies import inputs_for
 
 from xltools.cli import main, template_file_name
 from xltools.fill import fill_workbook
-from xltools.generate.metadata import fingerprint
+from xltools.generate.metadata import PANEL_LAYOUT, fingerprint
 from xltools.spec import load_spec
 from xltools.workbook import cell_python_value, describe_workbook, open_workbook
 
@@ -106,7 +106,9 @@ def test_distributed_workbook_is_stamped_prefilled_and_locked(tmp_path: Path) ->
     assert (
         info.meta["fingerprint"]
         == entry["fingerprint"]
-        == fingerprint(spec.template, spec.version, spec.sha256, "B0001", prefill)
+        == fingerprint(
+            spec.template, spec.version, spec.sha256, "B0001", prefill, panel=PANEL_LAYOUT
+        )
     )
     for field_id, value in prefill.items():
         ref = info.names[field_id]

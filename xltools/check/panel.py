@@ -14,13 +14,13 @@ from hashlib import blake2b
 from typing import TYPE_CHECKING
 
 from ..cellref import a1
-from ..generate.metadata import PANEL_SHEET
+from ..generate.metadata import PANEL_LAYOUT, PANEL_SHEET
 from ..generate.panel import PanelPlan, plan_panel
 from ..generate.panel_layout import FIRST_ROW, TARGET_COL
 from ..identity import IdentityCache
 from ..spec.model import Spec
 from .context import CheckContext
-from .structure import normalise_formula
+from .structure import normalise_formula, panel_layout
 
 if TYPE_CHECKING:
     from ..xlsx.limits import Limits
@@ -103,6 +103,22 @@ def check_panel(ctx: CheckContext, data: bytes, limits: Limits) -> None:
             f"“{PANEL_SHEET}” 工作表被删除：填报人看不到自检结果。请使用下发的模板。",
             sheet=PANEL_SHEET,
             expected=PANEL_SHEET,
+        )
+        return
+    layout = panel_layout(ctx)
+    if layout != PANEL_LAYOUT:
+        # A template sent out by another xltools release: its panel is laid out otherwise and
+        # cannot be compared with this release's plan. The panel is display only; the form's
+        # verdict is recomputed all the same.
+        ctx.finding(
+            "info",
+            "panel-other-layout",
+            f"此工作簿由另一版本的 xltools 生成（“{PANEL_SHEET}”工作表布局 {layout}，本版为 "
+            f"{PANEL_LAYOUT}），“{PANEL_SHEET}”工作表未逐格核对；表内数据已按规范重新核对，"
+            "结论不受影响。下一轮填报请使用新下发的模板。",
+            sheet=PANEL_SHEET,
+            expected=str(PANEL_LAYOUT),
+            found=str(layout),
         )
         return
     clean = _clean.setdefault(ctx.spec.sha256, set())

@@ -392,6 +392,12 @@ def _read_prefill(ctx: CheckContext) -> dict[str, Any]:
     return result
 
 
+def panel_layout(ctx: CheckContext) -> int:
+    """The 自检 panel layout the workbook was generated with (1 when it says none)."""
+    text = ctx.meta.get("panel", "") or "1"
+    return int(text) if text.isdigit() and len(text) < 4 else 0
+
+
 def _prefill(ctx: CheckContext) -> None:
     """The stamp: metadata fingerprint against what the metadata says was distributed."""
     bureau = ctx.meta.get("bureau_id", "")
@@ -401,7 +407,9 @@ def _prefill(ctx: CheckContext) -> None:
     prefill = _decoded(ctx.meta.get("prefill", "") or "{}")
     if not isinstance(prefill, dict):
         prefill = {}
-    recomputed = fingerprint(ctx.spec.template, ctx.spec.version, ctx.spec.sha256, bureau, prefill)
+    recomputed = fingerprint(
+        ctx.spec.template, ctx.spec.version, ctx.spec.sha256, bureau, prefill, panel_layout(ctx)
+    )
     if recomputed != stamp and ctx.meta.get("spec_sha256") == ctx.spec.sha256:
         ctx.finding(
             "error",

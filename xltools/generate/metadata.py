@@ -32,21 +32,38 @@ META_KEYS: Final = (
     "bureau_name",
     "fingerprint",
     "prefill",  # JSON of the values pre-filled for the bureau: the checker names each edited cell
+    "panel",  # the 自检 panel's layout (PANEL_LAYOUT); absent in workbooks of layout 1
 )
+
+# The 自检 panel's layout. The checker compares a returned panel cell by cell with the plan of
+# the layout the workbook was generated with, so a change of layout gets a new number: returns
+# of templates sent out before it are not taken for tampered panels. 1: the list of every check;
+# 2: the status and the open problems first (issue 17).
+PANEL_LAYOUT: Final = 2
 
 
 def fingerprint(
-    template: str, version: int, spec_sha256: str, bureau_id: str, prefill: Mapping[str, Any]
+    template: str,
+    version: int,
+    spec_sha256: str,
+    bureau_id: str,
+    prefill: Mapping[str, Any],
+    panel: int = 1,
 ) -> str:
-    """SHA-256 over what was distributed: the template and the values pre-filled for a bureau."""
+    """SHA-256 over what was distributed: the template, the values pre-filled for a bureau and,
+    from layout 2 on, the panel's layout (so removing its stamp breaks the fingerprint; layout-1
+    workbooks keep the fingerprint they were sent with)."""
+    stamped: dict[str, Any] = {
+        "template": template,
+        "version": version,
+        "spec": spec_sha256,
+        "bureau": bureau_id,
+        "prefill": json.loads(prefill_json(prefill)),
+    }
+    if panel != 1:
+        stamped["panel"] = panel
     canonical = json.dumps(
-        {
-            "template": template,
-            "version": version,
-            "spec": spec_sha256,
-            "bureau": bureau_id,
-            "prefill": json.loads(prefill_json(prefill)),
-        },
+        stamped,
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),

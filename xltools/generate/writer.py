@@ -30,6 +30,7 @@ from .metadata import (
     LISTS_SHEET,
     META_KEYS,
     META_SHEET,
+    PANEL_LAYOUT,
     fingerprint,
     prefill_json,
 )
@@ -64,7 +65,9 @@ def generate_template(
     prefill = dict(prefill or {})
     plan = plan or build_plan(spec, layout)
     issued = (issued_at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
-    stamp = fingerprint(spec.template, spec.version, spec.sha256, bureau_id, prefill)
+    stamp = fingerprint(
+        spec.template, spec.version, spec.sha256, bureau_id, prefill, panel=PANEL_LAYOUT
+    )
     with atomic_path(output) as temporary:
         workbook = ProtectedWorkbook(
             str(temporary),
@@ -90,6 +93,7 @@ def generate_template(
             "bureau_name": bureau_name,
             "fingerprint": stamp,
             "prefill": prefill_json(prefill) if prefill else "",
+            "panel": str(PANEL_LAYOUT),
         }
         _write_meta(workbook, meta, password)
         workbook.close()
