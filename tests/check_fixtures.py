@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -86,3 +87,23 @@ def insert_row(at: int) -> Callable[[Any], None]:
                 definition.attr_text = re.sub(r"\$([A-Z]+)\$(\d+)", shift, definition.attr_text)
 
     return change
+
+
+def xml_part(path: Path, part: str) -> str:
+    """One part of a workbook package, as text."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(part).decode()
+
+
+def sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet name -> its worksheet part, in workbook order (whatever the attribute order)."""
+    book = xml_part(path, "xl/workbook.xml")
+    rels = xml_part(path, "xl/_rels/workbook.xml.rels")
+    targets = {}
+    for rel in re.findall(r"<Relationship [^>]*>", rels):
+        rid = re.search(r'Id="([^"]+)"', rel)
+        target = re.search(r'Target="([^"]+)"', rel)
+        if rid and target:
+            targets[rid.group(1)] = "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
+    sheets = re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', book)
+    return {name: targets[rid] for name, rid in sheets}

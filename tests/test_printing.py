@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
-from check_fixtures import ROOT, example_data
+from check_fixtures import ROOT, example_data, sheet_parts, xml_part
 from conftest import _require_soffice
 
 from xltools.fill import fill_workbook, flatten
@@ -30,24 +29,9 @@ SPEC_2023 = ROOT / "specs" / "project_expense_2023.yaml"
 TEMPLATES = sorted((ROOT / "templates").glob("*.xlsx"))
 
 
-def _xml(path: Path, part: str) -> str:
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(part).decode()
-
-
-def _sheet_parts(path: Path) -> dict[str, str]:
-    """Sheet name -> its worksheet part, in workbook order."""
-    book = _xml(path, "xl/workbook.xml")
-    rels = _xml(path, "xl/_rels/workbook.xml.rels")
-    targets = dict(re.findall(r'Id="(rId\d+)"[^>]*Target="([^"]+)"', rels))
-    targets |= {k: v for v, k in re.findall(r'Target="([^"]+)"[^>]*Id="(rId\d+)"', rels)}
-    sheets = re.findall(r'<sheet name="([^"]+)"[^>]*r:id="(rId\d+)"', book)
-    return {name: "xl/" + targets[rid].lstrip("/").removeprefix("xl/") for name, rid in sheets}
-
-
 @pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: p.stem)
 def test_the_form_is_first_active_and_the_print_area(template: Path) -> None:
-    book = _xml(template, "xl/workbook.xml")
+    book = xml_part(template, "xl/workbook.xml")
     names = re.findall(r'<sheet name="([^"]+)"', book)
     assert names[0] not in (PANEL_SHEET, META_SHEET), names
     assert PANEL_SHEET in names and names.index(PANEL_SHEET) > 0
@@ -55,8 +39,8 @@ def test_the_form_is_first_active_and_the_print_area(template: Path) -> None:
     active = re.search(r'activeTab="(\d+)"', book)
     assert active is None or active.group(1) == "0"
     assert re.search(rf'<sheet name="{META_SHEET}"[^>]*state="veryHidden"', book)
-    parts = _sheet_parts(template)
-    selected = [n for n, part in parts.items() if 'tabSelected="1"' in _xml(template, part)]
+    parts = sheet_parts(template)
+    selected = [n for n, part in parts.items() if 'tabSelected="1"' in xml_part(template, part)]
     assert selected == [names[0]]  # the panel is never printed along with it
     areas = dict(
         re.findall(r'<definedName name="_xlnm.Print_Area" localSheetId="(\d+)">([^<]+)<', book)
@@ -68,7 +52,7 @@ def test_the_form_is_first_active_and_the_print_area(template: Path) -> None:
 
 
 def _dxfs(path: Path) -> list[str]:
-    styles = _xml(path, "xl/styles.xml")
+    styles = xml_part(path, "xl/styles.xml")
     block = re.search(r"<dxfs[^>]*>(.*)</dxfs>", styles, re.S)
     assert block is not None
     return re.findall(r"<dxf>(.*?)</dxf>", block.group(1), re.S)
@@ -76,7 +60,7 @@ def _dxfs(path: Path) -> list[str]:
 
 def _rules(path: Path, sheet: str) -> list[tuple[int, str, str]]:
     """(dxfId, first formula, sqref) of every conditional format rule of ``sheet``."""
-    xml = _xml(path, _sheet_parts(path)[sheet])
+    xml = xml_part(path, sheet_parts(path)[sheet])
     found = []
     for sqref, body in re.findall(
         r'<conditionalFormatting sqref="([^"]+)">(.*?)</conditionalFormatting>', xml, re.S

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
+from check_fixtures import sheet_parts, xml_part
 from click.testing import CliRunner
 from overflow import overflowing_cells
 
@@ -39,27 +39,8 @@ LONG = (
 )
 
 
-def _xml(path: Path, part: str) -> str:
-    with zipfile.ZipFile(path) as archive:
-        return archive.read(part).decode()
-
-
-def _sheet_parts(path: Path) -> dict[str, str]:
-    """Sheet name -> its worksheet part, in workbook order."""
-    book = _xml(path, "xl/workbook.xml")
-    rels = _xml(path, "xl/_rels/workbook.xml.rels")
-    targets = {}
-    for rel in re.findall(r"<Relationship [^>]*>", rels):
-        rid = re.search(r'Id="([^"]+)"', rel)
-        target = re.search(r'Target="([^"]+)"', rel)
-        if rid and target:
-            targets[rid.group(1)] = "xl/" + target.group(1).lstrip("/").removeprefix("xl/")
-    sheets = re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', book)
-    return {name: targets[rid] for name, rid in sheets}
-
-
 def _print_titles(path: Path) -> dict[int, str]:
-    book = _xml(path, "xl/workbook.xml")
+    book = xml_part(path, "xl/workbook.xml")
     return {
         int(local): value
         for local, value in re.findall(
@@ -70,7 +51,7 @@ def _print_titles(path: Path) -> dict[int, str]:
 
 
 def _assert_prints_on_a4_with_page_numbers(path: Path, sheet_part: str) -> None:
-    xml = _xml(path, sheet_part)
+    xml = xml_part(path, sheet_part)
     assert re.search(r'<pageSetup [^>]*paperSize="9"', xml), sheet_part
     assert '<pageSetUpPr fitToPage="1"/>' in xml, sheet_part  # one page wide
     footer = re.search(r"<oddFooter>([^<]*)</oddFooter>", xml)
@@ -147,10 +128,10 @@ def test_checked_copy_has_no_overflowing_cell(checked: tuple[Path, Report]) -> N
 
 def test_checked_copy_prints_on_a4_with_repeated_header(checked: tuple[Path, Report]) -> None:
     target, _ = checked
-    parts = _sheet_parts(target)
+    parts = sheet_parts(target)
     assert next(iter(parts)) == CHECK_SHEET
     _assert_prints_on_a4_with_page_numbers(target, parts[CHECK_SHEET])
-    assert 'orientation="landscape"' in _xml(target, parts[CHECK_SHEET])
+    assert 'orientation="landscape"' in xml_part(target, parts[CHECK_SHEET])
     ws = openpyxl.load_workbook(target)[CHECK_SHEET]
     header = next(r for r in range(1, 30) if ws.cell(r, 1).value == "级别")
     assert _print_titles(target)[0] == f"'{CHECK_SHEET}'!${header}:${header}"
@@ -213,7 +194,7 @@ def test_summary_has_no_overflowing_cell(demo: Path) -> None:
 
 
 def test_every_summary_sheet_prints_on_a4_with_page_numbers(demo: Path) -> None:
-    parts = _sheet_parts(demo)
+    parts = sheet_parts(demo)
     titles = _print_titles(demo)
     for index, (name, part) in enumerate(parts.items()):
         _assert_prints_on_a4_with_page_numbers(demo, part)

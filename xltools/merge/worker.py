@@ -12,14 +12,14 @@ import contextlib
 import datetime as dt
 import os
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from ..registry import Registry
-    from ..spec.model import IndicatorGroup, Spec
+    from ..spec.model import Spec
 
 #: Funds figures the 汇总 sheet shows when a spec has them (field id -> column key).
 FUND_FIELDS: Final = {
@@ -299,7 +299,7 @@ def _indicators(
                         _number(values.get(group.weight_field)) if group.weight_field else None,
                     )
                 )
-                for labels, row in _leaf_rows(group, ()):
+                for labels, row in group.labelled_rows():
                     name = _text(values.get(row["name"])).strip() if "name" in row else ""
                     level3 = name or (labels[2] if len(labels) > 2 else "")
                     if not level3:
@@ -317,14 +317,3 @@ def _indicators(
                         )
                     )
     return groups, rows
-
-
-def _leaf_rows(
-    group: IndicatorGroup, labels: tuple[str, ...]
-) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
-    """Each indicator row with the labels of the groups above it, 一级 first."""
-    chain = (*labels, group.label)
-    for row in group.rows:
-        yield chain, row
-    for child in group.children:
-        yield from _leaf_rows(child, chain)

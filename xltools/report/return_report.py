@@ -18,7 +18,7 @@ from typing import Any
 from ..atomic import atomic_path
 from ..check.report import SEVERITY_LABEL, Report
 from ..registry import Registry
-from ..spec.model import Field, IndicatorBlock, IndicatorGroup, ListBlock, Spec, TableBlock
+from ..spec.model import Field, IndicatorBlock, ListBlock, Spec, TableBlock
 from . import ReportError, figures
 from . import docx_style as style
 from .layout import HIDDEN_COLUMNS, FieldGroup, ReportLayout, layout_report
@@ -312,22 +312,12 @@ def list_table(
     return headers, rows, numeric
 
 
-def _leaf_rows(
-    group: IndicatorGroup, labels: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
-    chain = (*labels, group.label)
-    for row in group.rows:
-        yield chain, row
-    for child in group.children:
-        yield from _leaf_rows(child, chain)
-
-
 def indicator_rows(
     block: IndicatorBlock, values: Mapping[str, Any]
 ) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
     """Each used indicator row (a row with a name, or every row of a form without names)."""
     for group in block.groups:
-        for chain, row in _leaf_rows(group):
+        for chain, row in group.labelled_rows():
             if "name" in row and not figures.text_of(values.get(row["name"])):
                 continue
             yield chain, row

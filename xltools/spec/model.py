@@ -7,6 +7,7 @@ fields stand; the checker and the merge work on fields alone.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -151,6 +152,16 @@ class IndicatorGroup:
         for child in self.children:
             rows.extend(child.leaf_rows())
         return rows
+
+    def labelled_rows(
+        self, labels: tuple[str, ...] = ()
+    ) -> Iterator[tuple[tuple[str, ...], dict[str, str]]]:
+        """Each indicator row with the labels of the groups above it, 一级 first."""
+        chain = (*labels, self.label)
+        for row in self.rows:
+            yield chain, row
+        for child in self.children:
+            yield from child.labelled_rows(chain)
 
 
 @dataclass
