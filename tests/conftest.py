@@ -29,10 +29,10 @@ def _require_soffice() -> str:
     if os.environ.get("CI"):
         pytest.fail(
             "LibreOffice (soffice) is not installed but CI is set: .ci/run must install "
-            "it (apt-get install -y --no-install-recommends libreoffice-calc)",
+            "it (apt-get install -y --no-install-recommends libreoffice-calc libreoffice-writer)",
             pytrace=False,
         )
-    pytest.skip("LibreOffice (soffice) not found; install libreoffice-calc or set XLTOOLS_SOFFICE")
+    pytest.skip("LibreOffice (soffice) not found; install libreoffice-calc and libreoffice-writer, or set XLTOOLS_SOFFICE")
 
 
 @pytest.fixture
