@@ -32,7 +32,10 @@ def _require_soffice() -> str:
             "it (apt-get install -y --no-install-recommends libreoffice-calc libreoffice-writer)",
             pytrace=False,
         )
-    pytest.skip("LibreOffice (soffice) not found; install libreoffice-calc and libreoffice-writer, or set XLTOOLS_SOFFICE")
+    pytest.skip(
+        "LibreOffice (soffice) not found; install libreoffice-calc and libreoffice-writer, "
+        "or set XLTOOLS_SOFFICE"
+    )
 
 
 @pytest.fixture
