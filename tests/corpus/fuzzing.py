@@ -593,7 +593,18 @@ def assert_reads_alike(data: bytes) -> None:
     from test_xlsx_reader_fast import outcome, without_memory  # tests/ is on the path
 
     remembered, plain = outcome(data), without_memory(data)
+    if _damaged(remembered) and _damaged(plain):
+        # A part both damaged (bad CRC) and malformed is refused either way; the whole-part
+        # read meets the CRC first, the stream the XML error: both are refusals as damaged.
+        return
     assert remembered == plain, "the reader's memory changed what was read"
+
+
+_DAMAGED = frozenset({"read-corrupt-zip", "read-xml-malformed", "read-truncated-zip"})
+
+
+def _damaged(outcome: object) -> bool:
+    return isinstance(outcome, tuple) and len(outcome) == 2 and outcome[0] in _DAMAGED
 
 
 def merge_accounts(batch: list[Mutated], folder: Path, stats: Stats) -> None:

@@ -3,6 +3,7 @@ evaluate the spec's cross-field checks and the checks every indicator row implie
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 from ..engine import agrees, evaluation_order, recompute
@@ -23,10 +24,20 @@ def result_fields(spec: Spec) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _precision(ctx: CheckContext) -> float:
+    """How far an application's result may lie from ours and still be the same number: what a
+    double can resolve at the form's largest input (LibreOffice's SUM compensates its rounding,
+    ours does not: at 2E+11 they part by 3E-05), and never less than 1E-06."""
+    numbers = (abs(v) for v in ctx.values.values() if isinstance(v, float) and math.isfinite(v))
+    scale = max(numbers, default=0.0)
+    return max(1e-6, scale * 2.0**-48)
+
+
 def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
     values = recompute(ctx.spec, ctx.values)
     total_id, grade_id = result_fields(ctx.spec)
     explained = _fed_by_text(ctx)
+    tolerance = _precision(ctx)
     for field in ctx.spec.computed():
         if field.id not in ctx.where or field.id in explained:
             continue
@@ -34,7 +45,7 @@ def recompute_and_compare(ctx: CheckContext) -> dict[str, Any]:
         if raw is None or raw.formula is None or raw.value is None:
             continue  # never recalculated by an application: nothing to compare
         expected = values[field.id]
-        if agrees(expected, raw.value, abs_tol=1e-6):
+        if agrees(expected, raw.value, abs_tol=tolerance):
             continue
         if field.id in (total_id, grade_id):
             # What leadership reads: a shown total or grade that the inputs do not give is

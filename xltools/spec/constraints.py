@@ -12,7 +12,11 @@ from typing import Any, Final
 from .model import Field
 
 DEFAULT_TEXT_LIMIT: Final = 2000
-NUMBER_LIMIT: Final = 1e15
+# The largest amount a number cell takes unless the spec says otherwise: 1000亿. The
+# applications keep 15 significant digits, so sums of a hundred such amounts still hold their
+# cents exactly; at 1E+15 the cents of a sum were lost differently by LibreOffice's SUM and
+# ours (found by tests/test_panel_agrees_libreoffice.py at the validation's own bound).
+NUMBER_LIMIT: Final = 1e11
 PERCENT_RANGE: Final = (0.0, 10.0)  # 0 % to 1000 % unless the spec narrows it
 DATE_RANGE: Final = (dt.date(1990, 1, 1), dt.date(2100, 12, 31))
 
