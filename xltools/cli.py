@@ -592,7 +592,7 @@ def status(
     import json
 
     from .merge.inputs import InputError
-    from .status import RosterError, run_status
+    from .status import ACCEPTED, OFF_ROSTER, RosterError, run_status
 
     try:
         report = run_status(roster, returns, specs_dir=specs_dir, workers=workers)
@@ -606,10 +606,10 @@ def status(
         click.echo(json.dumps(report.as_json(), ensure_ascii=False, indent=2))
     else:
         for bureau in report.bureaus:
-            if bureau.status != "已采纳":
+            if bureau.status != ACCEPTED:
                 click.echo(f"  [{bureau.status}] {bureau.bureau_id} {bureau.name}：{bureau.reason}")
         for item in report.files:
-            if item.status == "名册外":
+            if item.status == OFF_ROSTER:
                 click.echo(f"  [名册外] {Path(item.file).name}：{item.reason}")
         click.echo(report.line)
         if output is not None:

@@ -75,13 +75,16 @@ class StatusReport:
     when: str
 
     def count(self, status: str) -> int:
+        """Bureaus of this status."""
         return sum(1 for b in self.bureaus if b.status == status)
+
+    def count_files(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
 
     @property
     def line(self) -> str:
         parts = [f"{s} {self.count(s)}" for s in (ACCEPTED, TO_CORRECT, NOT_RETURNED)]
-        off = sum(1 for f in self.files if f.status == OFF_ROSTER)
-        superseded = sum(1 for f in self.files if f.status == SUPERSEDED)
+        off, superseded = self.count_files(OFF_ROSTER), self.count_files(SUPERSEDED)
         line = f"名册 {len(self.bureaus)} 个单位：" + "，".join(parts)
         if superseded:
             line += f"；被替代的旧文件 {superseded} 个"

@@ -4,10 +4,14 @@ date, counts, who to chase), then the bureaus and the files, printable on A4."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic import atomic_path
 from .status import ACCEPTED, NOT_RETURNED, OFF_ROSTER, SUPERSEDED, TO_CORRECT, StatusReport
 from .textfit import row_height
+
+if TYPE_CHECKING:  # imported for real when the workbook is written
+    from xlsxwriter.worksheet import Worksheet
 
 _BUREAU_COLUMNS = (
     ("单位编号", 12),
@@ -84,10 +88,10 @@ def _next_step(report: StatusReport) -> str:
         steps.append(f"请 {fix} 个单位按原因修改后重新报送")
     if chase:
         steps.append(f"催报 {chase} 个未交单位")
-    extra = sum(1 for f in report.files if f.status in (OFF_ROSTER,))
+    extra = report.count_files(OFF_ROSTER)
     if extra:
         steps.append(f"核对 {extra} 个名册外的文件")
-    superseded = sum(1 for f in report.files if f.status == SUPERSEDED)
+    superseded = report.count_files(SUPERSEDED)
     tail = f"（被替代的旧文件 {superseded} 个，无需处理）" if superseded else ""
     return "下一步：" + "；".join(steps) + "。" + tail
 
@@ -97,11 +101,8 @@ def _height(values: tuple[object, ...], columns: tuple[tuple[str, int], ...]) ->
 
 
 def _setup(
-    sheet: object, columns: tuple[tuple[str, int], ...], header_row: int, landscape: bool
+    sheet: Worksheet, columns: tuple[tuple[str, int], ...], header_row: int, landscape: bool
 ) -> None:
-    from xlsxwriter.worksheet import Worksheet
-
-    assert isinstance(sheet, Worksheet)
     for col, (_, width) in enumerate(columns):
         sheet.set_column(col, col, width)
     sheet.set_paper(9)  # A4

@@ -118,12 +118,13 @@ def top_values(
         else:
             values = ("", "", "", "", "")
         out.update({(row, col): value for col, value in enumerate(values)})
-    more = len(order) - TOP_SLOTS
-    out[(MORE_ROW, 0)] = (
-        "没有待处理的问题。"
-        if not order
-        else f"另有 {more} 项待处理，见下方全部检查中标色的行。"
-        if more > 0
-        else ""
-    )
+    out[(MORE_ROW, 0)] = more_text(len(order))
     return out
+
+
+def more_text(open_checks: int) -> str:
+    """The line under the top slots, as its formula shows it for ``open_checks`` open."""
+    if not open_checks:
+        return "没有待处理的问题。"
+    more = open_checks - TOP_SLOTS
+    return f"另有 {more} 项待处理，见下方全部检查中标色的行。" if more > 0 else ""

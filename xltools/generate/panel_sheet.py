@@ -29,6 +29,7 @@ from .panel_layout import (
     TOP_FIRST,
     TOP_HEADER_ROW,
     TOP_SLOTS,
+    more_text,
 )
 from .styles import FONT
 
@@ -143,7 +144,7 @@ def _write_top(
         )  # fmt: skip
     sheet.merge_range(MORE_ROW, 0, MORE_ROW, 4, "", looks["bold"])
     sheet.write_formula(MORE_ROW, 0, plan.top[(MORE_ROW, 0)], looks["bold"], results[(MORE_ROW, 0)])
-    longest = f"另有 {len(plan.rows)} 项待处理，见下方全部检查中标色的行。"
+    longest = more_text(len(plan.rows) + TOP_SLOTS)
     sheet.set_row(MORE_ROW, row_height(longest, FULL_WIDTH, FONT_PT))
 
 
