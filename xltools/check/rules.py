@@ -182,7 +182,9 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
         )
         extra = f"（无法计算：{result}）" if isinstance(result, ExcelError) else ""
         expected = (
-            "" if check.expected is None else plain_value(top_level(evaluate(check.expected, values)))
+            ""
+            if check.expected is None
+            else plain_value(top_level(evaluate(check.expected, values)))
         )
         ctx.finding(check.severity, check.code, check.message + extra, field_id=anchor,
                     expected=expected, found=found)  # fmt: skip

@@ -22,6 +22,7 @@ from .blocks.indicators import IndicatorBlocks
 from .blocks.lists import ListBlocks
 from .blocks.notes import NoteBlocks
 from .blocks.table import TableBlocks
+from .limits import PendingLimit, resolve_limits
 from .model import (
     FIELD_TYPES,
     NUMERIC_TYPES,
@@ -35,7 +36,6 @@ from .model import (
     Sheet,
     Spec,
 )
-from .limits import PendingLimit, resolve_limits
 from .pattern import PatternUnsupported, pattern_source
 from .presets import preset_problems
 from .problems import ProblemList

@@ -129,7 +129,9 @@ class IndicatorBlocks(BlockBuilder):
         labels = {str(c["key"]): str(c.get("label", c["key"])) for c in columns}
         for key in totalled:
             field_id = f"{block_id}_{key}"
-            parts = [p for g in groups for p in ([g.totals[key]] if key in g.totals else _parts(g, key))]
+            parts = [
+                p for g in groups for p in ([g.totals[key]] if key in g.totals else _parts(g, key))
+            ]
             self._sum_field(field_id, parts, (label, f"{labels[key]}合计"), raw)
             block.totals[key] = field_id
         block.score_field, block.weight_field = block.totals["score"], block.totals["weight"]
@@ -195,7 +197,10 @@ class IndicatorBlocks(BlockBuilder):
         value = str(raw.get(key, "after"))
         if value not in POSITIONS:
             self.problem(
-                "spec-schema", f"{key} 只能是 after（在后）或 before（在前），却是 “{value}”", raw, key
+                "spec-schema",
+                f"{key} 只能是 after（在后）或 before（在前），却是 “{value}”",
+                raw,
+                key,
             )
             return "after"
         return value
@@ -279,7 +284,9 @@ class IndicatorBlocks(BlockBuilder):
             typed, rule = row.get(typed_key), row.get(rule_key)
             if typed is None or rule is None or not self.fields[typed].input:
                 continue
-            source = f"OR(ISBLANK({typed}), NOT(ISNUMBER({typed})), ROUND({typed}, 2)=ROUND({rule}, 2))"
+            source = (
+                f"OR(ISBLANK({typed}), NOT(ISNUMBER({typed})), ROUND({typed}, 2)=ROUND({rule}, 2))"
+            )
             typed_label, rule_label = self.fields[typed].label, self.fields[rule].label
             self.auto_checks.append(
                 Check(id=f"held_{typed}", severity="error",
@@ -331,7 +338,8 @@ class IndicatorBlocks(BlockBuilder):
         total = sum(w for w in weights if w is not None)
         if abs(total - declared) > 1e-9:
             detail = " + ".join(
-                f"{p.label} {_fmt(w)}（第 {p.line} 行）" for p, w in zip(parts, weights, strict=True)
+                f"{p.label} {_fmt(w)}（第 {p.line} 行）"
+                for p, w in zip(parts, weights, strict=True)
             )
             self.problem(
                 "spec-weights-mismatch",
