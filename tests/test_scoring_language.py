@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from xltools.check.run import check_file
-from xltools.expr import Call, Name
+from xltools.engine import recompute
+from xltools.expr import Call, Name, evaluate, top_level
 from xltools.fill import fill_workbook
 from xltools.generate import generate_template
 from xltools.generate.layout import layout_spec
@@ -156,10 +157,6 @@ def test_a_limit_that_reads_an_input_becomes_a_check(tmp_path: Path) -> None:
     checks = {c.id: c for c in spec.checks}
     check = checks["max_ind_a_b_1_given"]
     assert check.code == "value-out-of-range" and "分值" in check.message
-    from xltools.engine import recompute
-
-    from xltools.expr import evaluate, top_level
-
     values: dict[str, Any] = {"ind_a_b_1_weight": 4.0, "ind_a_b_1_given": 5.0}
     values = recompute(spec, values)
     assert top_level(evaluate(check.expr, values)) is False
@@ -296,7 +293,9 @@ def test_subtotals_by_default_levels_and_positions(tmp_path: Path) -> None:
 
 
 def test_weights_add_up_through_groups_that_declare_none(tmp_path: Path) -> None:
-    body = _CONTROL.format(settings="").replace("weight: 2, rows: [{weight: 2}]", "rows: [{weight: 1.5}]")
+    body = _CONTROL.format(settings="").replace(
+        "weight: 2, rows: [{weight: 2}]", "rows: [{weight: 1.5}]"
+    )
     spec, problems = spec_from(tmp_path, body)
     assert "spec-weights-mismatch" in problems
 
