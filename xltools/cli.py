@@ -352,6 +352,13 @@ def _fill_batch(template: Path, data: Path, out_dir: Path, specs_dir: Path | Non
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查报告")
 @click.option("-q", "--quiet", is_flag=True, help="每个文件只输出一行")
 @click.option("--no-copy", is_flag=True, help="不写检查后的副本")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    metavar="清单",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="下发清单（generate --roster 写出的 manifest.csv）：核对每份返回是不是下发给该单位的那一份",
+)
 @_SPECS_OPTION
 def check(
     paths: tuple[Path, ...],
@@ -359,6 +366,7 @@ def check(
     as_json: bool,
     quiet: bool,
     no_copy: bool,
+    manifest_path: Path | None,
     specs_dir: Path | None,
 ) -> None:
     """检查填报返回的工作簿：只信输入单元格，按规范重算全部结果，检查篡改与交叉校验，
@@ -368,6 +376,7 @@ def check(
     xltools check 甲县.xlsx              副本写在原文件旁：甲县.checked.xlsx
     xltools check 返回/ 补交.zip         副本写到 返回/已检查/ 和 已检查/（压缩包逐个检查）
     xltools check 返回/ -o 检查结果/     副本写到 检查结果/
+    xltools check 返回/ --manifest 分发/manifest.csv   另核对下发标识与下发清单
 
     文件夹和压缩包里不是工作簿的文件（.pdf、.csv、.docx…）、临时锁定文件（~$ 开头）、
     隐藏文件和检查副本单独列为“跳过”，不计为不通过。
@@ -384,6 +393,7 @@ def check(
             quiet=quiet,
             copy=not no_copy,
             specs_dir=specs_dir,
+            manifest_path=manifest_path,
         )
     )
 

@@ -41,6 +41,7 @@ class Bureau:
     bureau_id: str
     name: str
     template: str = ""  # empty: any template
+    fingerprint: str = ""  # the stamp of the copy sent to it (a distribution manifest has one)
 
 
 @dataclass
@@ -140,7 +141,8 @@ def read_bureaus(path: Path) -> list[Bureau]:
                 f"{path} 第 {number} 行: [status-roster-duplicate] 单位编号 {bureau_id} 重复出现"
             )
         seen.add((bureau_id, template))
-        bureaus.append(Bureau(bureau_id, str(row.get("bureau_name") or "").strip(), template))
+        name, stamp = (str(row.get(k) or "").strip() for k in ("bureau_name", "fingerprint"))
+        bureaus.append(Bureau(bureau_id, name, template, stamp))
     return bureaus
 
 
