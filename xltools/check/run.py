@@ -25,8 +25,8 @@ from .structure import check_structure
 
 if TYPE_CHECKING:
     from ..xlsx.limits import Limits
-    from .manifest import Manifest
     from ..xlsx.reader import RawWorkbook
+    from .manifest import Manifest
 
 UNIT_FIELDS = ("unit_name", "department_name", "dept_name", "project_unit", "department")
 
