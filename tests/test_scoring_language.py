@@ -336,3 +336,15 @@ def test_long_ranges_nest_within_excels_argument_limit() -> None:
         assert node.function == ("SUM" if function == "COUNT" else function)
     with pytest.raises(RangeMisuse):
         expand_ranges(Call("AVERAGE", (Name("r"),)), {"r": members})
+
+
+def test_the_merge_tells_four_level_rows_apart(tmp_path: Path) -> None:
+    from xltools.merge import merge
+
+    path = filled(tmp_path, example())
+    result = merge([path], specs_dir=ROOT / "specs", workers=1)
+    frame = result.indicators
+    names = list(frame["level3"])
+    assert len(names) == 27 and len(set(names)) == 27
+    assert "立项依据充分性 / 符合法律法规、政策和发展规划" in names
+    assert "立项程序规范性" in names

@@ -301,7 +301,8 @@ def _indicators(
                 )
                 for labels, row in group.labelled_rows():
                     name = _text(values.get(row["name"])).strip() if "name" in row else ""
-                    level3 = name or (labels[2] if len(labels) > 2 else "")
+                    # 三级 and below: a four-level sheet's rows differ by their 四级 label
+                    level3 = name or " / ".join(labels[2:])
                     if not level3:
                         continue  # an unused row
                     cells = {
