@@ -32,13 +32,21 @@ def export_spec(spec_path: Path, output: Path) -> list[Problem]:
     try:
         raw = load_yaml(spec_path)
     except OSError as error:
-        return [Problem("spec-unreadable", f"无法读取规范文件：{error.strerror or error}", spec_path)]
+        return [
+            Problem("spec-unreadable", f"无法读取规范文件：{error.strerror or error}", spec_path)
+        ]
     except Exception as error:  # yaml.YAMLError and friends
         slip = explain(error, spec_path.read_text(encoding="utf-8", errors="replace"))
         return [Problem("spec-yaml-syntax", slip.message, spec_path, slip.line, slip.column)]
     if not isinstance(raw, dict):
-        return [Problem("spec-schema", "规范文件的顶层应是一个映射（template、version、sheets …）",
-                        spec_path, 1)]  # fmt: skip
+        return [
+            Problem(
+                "spec-schema",
+                "规范文件的顶层应是一个映射（template、version、sheets …）",
+                spec_path,
+                1,
+            )
+        ]
     tables, problems = export_tables(raw, spec_path)
     if not problems:
         write_workbook(tables, output, str(raw.get("title", "")))
@@ -85,8 +93,15 @@ def to_yaml(data: Any, source: Path | None = None) -> str:
         pass
 
     def mapping(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.MappingNode:
-        flat = all(not isinstance(v, dict | list) or (isinstance(v, list) and len(v) < 8 and
-                   all(not isinstance(i, dict | list) for i in v)) for v in value.values())  # fmt: skip
+        flat = all(
+            not isinstance(v, dict | list)
+            or (
+                isinstance(v, list)
+                and len(v) < 8
+                and all(not isinstance(i, dict | list) for i in v)
+            )
+            for v in value.values()
+        )
         short = flat and sum(len(str(k)) + len(str(v)) for k, v in value.items()) < 160
         short = short and not any(isinstance(v, str) and "\n" in v for v in value.values())
         return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=short)

@@ -45,7 +45,9 @@ class _Exporter:
         self.path = path
         self.problems: list[Problem] = []
         self.fields = Table(L.FIELDS, list(L.FIELD_SHEET_COLUMNS))
-        self.indicators = Table(L.INDICATORS, [L.INDICATOR_BLOCK_COL, L.LEVEL_COL, *L.GROUP_COLUMNS])
+        self.indicators = Table(
+            L.INDICATORS, [L.INDICATOR_BLOCK_COL, L.LEVEL_COL, *L.GROUP_COLUMNS]
+        )
         self.rules = Table(L.RULES, list(L.RULE_COLUMNS))
         self.checks = Table(L.CHECKS, list(L.CHECK_COLUMNS))
         self.choices = Table(L.CHOICES, list(L.CHOICE_COLUMNS))
@@ -69,7 +71,9 @@ class _Exporter:
     def mapping(self, value: Any, where: Any, key: Any, what: str) -> Mapping[str, Any] | None:
         if isinstance(value, Mapping):
             return value
-        self.unsupported(f"{what} 应是一个映射（键: 值），这里是 {type(value).__name__}", where, key)
+        self.unsupported(
+            f"{what} 应是一个映射（键: 值），这里是 {type(value).__name__}", where, key
+        )
         return None
 
     def sequence(self, value: Any, where: Any, key: Any, what: str) -> list[Any]:
@@ -95,8 +99,9 @@ class _Exporter:
         self.unknown(raw, top | {"sheets", "grades", "choices", "rules", "checks"}, "规范")
         previous = raw.get("previous")
         if previous is not None and self.mapping(previous, raw, "previous", "previous"):
-            self.unknown(previous, {c.key.split(".")[1] for c in L.TOP_KEYS if "." in c.key},
-                         "previous")  # fmt: skip
+            self.unknown(
+                previous, {c.key.split(".")[1] for c in L.TOP_KEYS if "." in c.key}, "previous"
+            )
         for col in L.TOP_KEYS:
             owner: Any = raw
             parts = col.key.split(".")
@@ -136,9 +141,11 @@ class _Exporter:
                 self.unsupported(f"选项表 {name} 没有选项，无法导出", choices, name)
             for item in items:
                 self.choices.rows.append(
-                    {name_col.header: str(name),
-                     item_col.header: self.cell(item_col, item, choices, str(name))}
-                )  # fmt: skip
+                    {
+                        name_col.header: str(name),
+                        item_col.header: self.cell(item_col, item, choices, str(name)),
+                    }
+                )
 
     def rule_kinds(self, raw: Mapping[str, Any]) -> None:
         rules = raw.get("rules")
@@ -158,8 +165,9 @@ class _Exporter:
         for index, check in enumerate(self.sequence(raw, where, key, key)):
             if self.mapping(check, raw, index, "校验"):
                 self.unknown(check, {c.key for c in settings}, "校验")
-                self.checks.rows.append({block_col.header: block_id or None,
-                                         **self.cells(settings, check)})  # fmt: skip
+                self.checks.rows.append(
+                    {block_col.header: block_id or None, **self.cells(settings, check)}
+                )
 
     def cells(self, columns: Any, raw: Mapping[str, Any]) -> dict[str, Cell]:
         return {c.header: self.cell(c, raw[c.key], raw, c.key) for c in columns if c.key in raw}
@@ -271,8 +279,11 @@ class _Exporter:
         self.unknown(raw, keys | {"groups"}, f"指标分组 {raw.get('key', '')}")
         row: dict[str, Cell] = {L.INDICATOR_BLOCK_COL.header: block_id, L.LEVEL_COL.header: depth}
         rows = raw.get("rows")
-        row.update(self.cells([c for c in L.GROUP_COLUMNS if c.key != "rows" or
-                               isinstance(rows, int)], raw))  # fmt: skip
+        row.update(
+            self.cells(
+                [c for c in L.GROUP_COLUMNS if c.key != "rows" or isinstance(rows, int)], raw
+            )
+        )
         self.indicators.rows.append(row)
         if "groups" in raw and "rows" in raw:
             self.unsupported("指标分组不能同时有 groups 和 rows", raw, "rows")
@@ -305,8 +316,15 @@ class _Exporter:
 
     def finish(self) -> list[Table]:
         self.indicators.columns += [_preset_col(h) for h in self.preset_columns.values()]
-        return [self.info, self.fields, self.indicators, self.rules, self.checks,
-                self.choices, self.grades]  # fmt: skip
+        return [
+            self.info,
+            self.fields,
+            self.indicators,
+            self.rules,
+            self.checks,
+            self.choices,
+            self.grades,
+        ]
 
 
 def _preset_col(header: str) -> L.Col:

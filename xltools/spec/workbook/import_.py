@@ -147,8 +147,12 @@ class _Importer:
 
     def layout(self, rows: list[Row], data: LocatedDict) -> None:
         by_header = {c.header: c for c in L.FIELD_SHEET_COLUMNS}
-        field_headers = {L.KIND_COL.header, L.ID_COL.header, L.LABEL_COL.header,
-                         *(c.header for c in L.FIELD_COLUMNS)}  # fmt: skip
+        field_headers = {
+            L.KIND_COL.header,
+            L.ID_COL.header,
+            L.LABEL_COL.header,
+            *(c.header for c in L.FIELD_COLUMNS),
+        }
         sheet: LocatedDict | None = None
         block: LocatedDict | None = None
         table_row: LocatedDict | None = None
@@ -188,8 +192,9 @@ class _Importer:
         kind = self.value(row, L.BLOCK_KIND_COL)
         if kind is None:
             if L.BLOCK_KIND_COL.header not in row.cells:
-                self.problem("spec-import-bad-cell", "区块行需要区块类型", row,
-                             L.BLOCK_KIND_COL.header)  # fmt: skip
+                self.problem(
+                    "spec-import-bad-cell", "区块行需要区块类型", row, L.BLOCK_KIND_COL.header
+                )
             return None
         headers = L.BLOCK_KEYS[kind]
         self.only(row, {L.KIND_COL.header, L.BLOCK_KIND_COL.header, *headers}, f"{kind} 区块")
@@ -204,8 +209,9 @@ class _Importer:
             self.require(row, block, "id", "区块")
             block_id = block.get("id")
             if block_id in self.blocks:
-                self.problem("spec-import-duplicate-id", f"区块编号 {block_id} 重复", row,
-                             L.ID_COL.header)  # fmt: skip
+                self.problem(
+                    "spec-import-duplicate-id", f"区块编号 {block_id} 重复", row, L.ID_COL.header
+                )
             elif block_id:
                 self.blocks[str(block_id)] = block
         self.append(sheet["blocks"], block, row)
@@ -224,16 +230,24 @@ class _Importer:
             return
         node = self.node(row)
         id_key = "id" if kind == L.FIELD_ROW else "key"
-        self.fill(node, row, [L.Col(L.ID_COL.header, id_key, "text"),
-                              L.Col(L.LABEL_COL.header, "label", "text"), *L.FIELD_COLUMNS])  # fmt: skip
+        self.fill(
+            node,
+            row,
+            [
+                L.Col(L.ID_COL.header, id_key, "text"),
+                L.Col(L.LABEL_COL.header, "label", "text"),
+                *L.FIELD_COLUMNS,
+            ],
+        )
         self.require(row, node, id_key, f"{kind}行")
         if kind == L.FIELD_ROW:
             self.append(block["fields"], node, row)
         elif kind == L.COLUMN_ROW:
             if not isinstance(block.get("columns"), list):
                 if "columns" in block:
-                    self.problem("spec-import-misplaced-row",
-                                 "指标列已写 standard，不能再逐列定义", row)  # fmt: skip
+                    self.problem(
+                        "spec-import-misplaced-row", "指标列已写 standard，不能再逐列定义", row
+                    )
                     return
                 self.put(block, "columns", self.located_list(row), row, L.KIND_COL.header)
             self.append(block["columns"], node, row)
@@ -262,29 +276,39 @@ class _Importer:
 
     def indicators(self, rows: list[Row], headers: list[str]) -> None:
         presets = {h: m.group(2) for h in headers if (m := _PRESET_HEADER.match(h))}
-        group_headers = {L.INDICATOR_BLOCK_COL.header, L.LEVEL_COL.header,
-                         *(c.header for c in L.GROUP_COLUMNS)}  # fmt: skip
-        block_id, stack = "", []
+        group_headers = {
+            L.INDICATOR_BLOCK_COL.header,
+            L.LEVEL_COL.header,
+            *(c.header for c in L.GROUP_COLUMNS),
+        }
+        block_id, stack = "", list[Any]()
         for row in rows:
             named = str(row.cells.get(L.INDICATOR_BLOCK_COL.header, "")).strip()
             if named and named != block_id:
                 block_id, stack = named, []
             block = self.blocks.get(block_id)
             if block is None or block.get("kind") != "indicators":
-                self.problem("spec-import-unknown-block",
-                             f"字段表中没有编号为“{block_id}”的指标表区块", row,
-                             L.INDICATOR_BLOCK_COL.header)  # fmt: skip
+                self.problem(
+                    "spec-import-unknown-block",
+                    f"字段表中没有编号为“{block_id}”的指标表区块",
+                    row,
+                    L.INDICATOR_BLOCK_COL.header,
+                )
                 continue
             level = str(row.cells.get(L.LEVEL_COL.header, "")).strip().removesuffix(".0")
             if level == L.GROUP_ROW:
-                self.only(row, {L.INDICATOR_BLOCK_COL.header, L.LEVEL_COL.header, *presets},
-                          "预设指标")  # fmt: skip
+                self.only(
+                    row, {L.INDICATOR_BLOCK_COL.header, L.LEVEL_COL.header, *presets}, "预设指标"
+                )
                 self.preset(row, stack, presets)
                 continue
             if not level.isdigit():
-                self.problem("spec-import-bad-cell",
-                             f"层级应为 1–{L.MAX_LEVELS} 的数字（分组）或“{L.GROUP_ROW}”（预设行）",
-                             row, L.LEVEL_COL.header)  # fmt: skip
+                self.problem(
+                    "spec-import-bad-cell",
+                    f"层级应为 1–{L.MAX_LEVELS} 的数字（分组）或“{L.GROUP_ROW}”（预设行）",
+                    row,
+                    L.LEVEL_COL.header,
+                )
                 continue
             self.only(row, group_headers, "指标分组")
             stack = self.group(row, int(level), block, stack)
@@ -292,9 +316,12 @@ class _Importer:
     def group(self, row: Row, depth: int, block: LocatedDict, stack: list[Any]) -> list[Any]:
         if not 1 <= depth <= len(stack) + 1:
             above = f"上面最近的分组是第 {len(stack)} 级" if stack else "这个指标表还没有分组"
-            self.problem("spec-import-level-skipped",
-                         f"第 {depth} 级分组不能跳级：{above}，请先写第 {len(stack) + 1} 级分组",
-                         row, L.LEVEL_COL.header)  # fmt: skip
+            self.problem(
+                "spec-import-level-skipped",
+                f"第 {depth} 级分组不能跳级：{above}，请先写第 {len(stack) + 1} 级分组",
+                row,
+                L.LEVEL_COL.header,
+            )
             return stack
         group = self.node(row)
         self.fill(group, row, L.GROUP_COLUMNS)
@@ -305,8 +332,12 @@ class _Importer:
         else:
             parent = stack[-1]
             if "rows" in parent:
-                self.problem("spec-import-misplaced-row",
-                             "上级分组已有行数或预设行，不能再有子分组", row, L.LEVEL_COL.header)  # fmt: skip
+                self.problem(
+                    "spec-import-misplaced-row",
+                    "上级分组已有行数或预设行，不能再有子分组",
+                    row,
+                    L.LEVEL_COL.header,
+                )
                 return stack
             if "groups" not in parent:
                 self.put(parent, "groups", self.located_list(row), row, L.LEVEL_COL.header)
@@ -316,10 +347,19 @@ class _Importer:
     def preset(self, row: Row, stack: list[Any], presets: dict[str, str]) -> None:
         parent = stack[-1] if stack else None
         if parent is None or "groups" in parent or isinstance(parent.get("rows"), int):
-            why = ("前面没有分组" if parent is None else
-                   "上面的分组已有子分组" if "groups" in parent else "上面的分组已写行数")  # fmt: skip
-            self.problem("spec-import-misplaced-row", f"预设行应紧跟在最末一级分组下面（{why}）",
-                         row, L.LEVEL_COL.header)  # fmt: skip
+            why = (
+                "前面没有分组"
+                if parent is None
+                else "上面的分组已有子分组"
+                if "groups" in parent
+                else "上面的分组已写行数"
+            )
+            self.problem(
+                "spec-import-misplaced-row",
+                f"预设行应紧跟在最末一级分组下面（{why}）",
+                row,
+                L.LEVEL_COL.header,
+            )
             return
         node = self.node(row)
         for header, key in presets.items():
@@ -340,7 +380,9 @@ class _Importer:
             if "rules" not in data:
                 self.put(data, "rules", self.node(row), row, name_col.header)
             if name in data["rules"]:
-                self.problem("spec-import-duplicate-id", f"规则名 {name} 重复", row, name_col.header)
+                self.problem(
+                    "spec-import-duplicate-id", f"规则名 {name} 重复", row, name_col.header
+                )
             rule = self.node(row)
             self.fill(rule, row, settings)
             self.put(data["rules"], name, rule, row, name_col.header)
@@ -351,15 +393,18 @@ class _Importer:
             check = self.node(row)
             self.fill(check, row, settings)
             block_id = self.value(row, block_col)
-            if block_id is None:
-                owner, key = data, "checks"
-            else:
-                owner, key = self.blocks.get(block_id), "row_checks"
-                if owner is None or owner.get("kind") not in ("list", "indicators"):
-                    self.problem("spec-import-unknown-block",
-                                 f"字段表中没有编号为“{block_id}”的列表或指标表区块", row,
-                                 block_col.header)  # fmt: skip
+            owner, key = data, "checks"
+            if block_id is not None:
+                block, key = self.blocks.get(block_id), "row_checks"
+                if block is None or block.get("kind") not in ("list", "indicators"):
+                    self.problem(
+                        "spec-import-unknown-block",
+                        f"字段表中没有编号为“{block_id}”的列表或指标表区块",
+                        row,
+                        block_col.header,
+                    )
                     continue
+                owner = block
             if key not in owner:
                 self.put(owner, key, self.located_list(row), row, block_col.header)
             self.append(owner[key], check, row)
@@ -387,8 +432,9 @@ class _Importer:
             self.fill(band, row, L.GRADE_COLUMNS)
             if "grades" not in data:
                 self.put(data, "grades", self.node(row), row, L.GRADE_COLUMNS[0].header)
-                self.put(data["grades"], "bands", self.located_list(row), row,
-                         L.GRADE_COLUMNS[0].header)  # fmt: skip
+                self.put(
+                    data["grades"], "bands", self.located_list(row), row, L.GRADE_COLUMNS[0].header
+                )
             self.append(data["grades"]["bands"], band, row)
 
 
@@ -435,7 +481,7 @@ def read_rows(path: Path) -> dict[str, tuple[list[str], list[Row]]]:
             headers = [str(h).strip() if h is not None else "" for h in header_row]
             rows = []
             for number, values in enumerate(rows_iter, start=2):
-                cells = {}
+                cells: dict[str, Cell] = {}
                 for header, value in zip(headers, values, strict=False):
                     cell = _cell(value)
                     if cell is not None:
@@ -454,8 +500,22 @@ class Imported:
     places: Places
 
 
-_TOP_ORDER = ("template", "version", "title", "year", "description", "accepts", "previous",
-              "old_versions", "obtain", "grades", "choices", "rules", "sheets", "checks")  # fmt: skip
+_TOP_ORDER = (
+    "template",
+    "version",
+    "title",
+    "year",
+    "description",
+    "accepts",
+    "previous",
+    "old_versions",
+    "obtain",
+    "grades",
+    "choices",
+    "rules",
+    "sheets",
+    "checks",
+)
 
 
 def import_workbook(path: Path) -> Imported:
@@ -468,22 +528,27 @@ def import_workbook(path: Path) -> Imported:
         return Imported(None, importer.problems, importer.places)
     missing = [name for name in (L.INFO, L.FIELDS) if name not in sheets]
     if missing:
-        importer.problems.append(Problem(
-            "spec-import-missing-sheet",
-            f"不是规范工作簿：缺少 {'、'.join(missing)} 工作表（用 xltools spec export 生成一个样例看看）",
-            path,
-        ))  # fmt: skip
+        importer.problems.append(
+            Problem(
+                "spec-import-missing-sheet",
+                f"不是规范工作簿：缺少 {'、'.join(missing)} 工作表（用 xltools spec export 生成一个样例看看）",
+                path,
+            )
+        )
         return Imported(None, importer.problems, importer.places)
     known = {
         L.INFO: set(L.INFO_HEADERS),
         L.FIELDS: {c.header for c in L.FIELD_SHEET_COLUMNS},
-        L.INDICATORS: {L.INDICATOR_BLOCK_COL.header, L.LEVEL_COL.header,
-                       *(c.header for c in L.GROUP_COLUMNS)},
+        L.INDICATORS: {
+            L.INDICATOR_BLOCK_COL.header,
+            L.LEVEL_COL.header,
+            *(c.header for c in L.GROUP_COLUMNS),
+        },
         L.RULES: {c.header for c in L.RULE_COLUMNS},
         L.CHECKS: {c.header for c in L.CHECK_COLUMNS},
         L.CHOICES: {c.header for c in L.CHOICE_COLUMNS},
         L.GRADES: {c.header for c in L.GRADE_COLUMNS},
-    }  # fmt: skip
+    }
     for name, (headers, _) in sheets.items():
         for column, header in enumerate(headers, start=1):
             if not header or header in known[name]:
@@ -502,8 +567,12 @@ def import_workbook(path: Path) -> Imported:
     importer.layout(sheets[L.FIELDS][1], data)
     if L.INDICATORS in sheets:
         importer.indicators(sheets[L.INDICATORS][1], sheets[L.INDICATORS][0])
-    for name, reader in ((L.RULES, importer.rules), (L.CHECKS, importer.checks),
-                         (L.CHOICES, importer.choices), (L.GRADES, importer.grades)):  # fmt: skip
+    for name, reader in (
+        (L.RULES, importer.rules),
+        (L.CHECKS, importer.checks),
+        (L.CHOICES, importer.choices),
+        (L.GRADES, importer.grades),
+    ):
         if name in sheets:
             reader(sheets[name][1], data)
     ordered = LocatedDict({k: data[k] for k in _TOP_ORDER if k in data})

@@ -85,7 +85,7 @@ KIND_COL: Final = Col(
     "类别", "", "text",
     "表页：一张工作表；区块：其下的一个区块；字段：字段组中的一项；列：表格、列表或指标表的一列；"
     "行：表格的一行；单元格：上一行中某一格的特别设置",
-    width=8,
+    8, tuple((kind, kind) for kind in ROW_KINDS),
 )  # fmt: skip
 ID_COL: Final = Col("编号", "id", "text", "字段 id，或列、行的 key：小写字母、数字、下划线", 24)
 LABEL_COL: Final = Col("名称", "label", "text", "中文标签；表页行为工作表名（不超过 31 字）", 24)
@@ -144,7 +144,9 @@ FIELD_SHEET_COLUMNS: Final = (KIND_COL, ID_COL, LABEL_COL, TITLE_COL, BLOCK_KIND
 # ---- 指标: the groups of every indicator block, one row per group or preset row ------------------
 GROUP_ROW = "行"  # 层级 of a preset indicator row; groups have 1, 2, 3 …
 MAX_LEVELS: Final = 4
-INDICATOR_BLOCK_COL: Final = Col("指标表", "", "text", "指标表区块的编号（字段表中区块行的编号）", 8)
+INDICATOR_BLOCK_COL: Final = Col(
+    "指标表", "", "text", "指标表区块的编号（字段表中区块行的编号）", 8
+)
 LEVEL_COL: Final = Col(
     "层级", "", "text",
     "1 为一级指标分组，2 为其下的二级……；“行”为上面那个分组中预设的一行指标",
@@ -158,7 +160,7 @@ GROUP_COLUMNS: Final = (
 )  # fmt: skip
 # After these come one column per indicator column key, headed “标签（key）”: the values a
 # preset row fixes; `{type: percent}` there changes that cell's settings instead.
-PRESET_PROMPT: Final = "预设行中这一列的固定值；写 {type: percent, …} 则改这一格的设置；\"\" 为空文字"
+PRESET_PROMPT: Final = '预设行中这一列的固定值；写 {type: percent, …} 则改这一格的设置；"" 为空文字'
 
 # ---- 规则, 校验, 选项, 等次 -----------------------------------------------------------------------------
 RULE_COLUMNS: Final = (

@@ -15,26 +15,41 @@ BODY_ROWS = 2000  # rows below the header that get the column's prompt and dropd
 
 GUIDE_LINES = (
     ("在 Excel 里写规范", "title"),
-    ("这个工作簿就是一份规范：xltools spec import 把它读成 YAML 规范，"
-     "xltools generate 可以直接用它生成模板。选中表头或单元格可看到这一列的说明。", ""),
+    (
+        "这个工作簿就是一份规范：xltools spec import 把它读成 YAML 规范，"
+        "xltools generate 可以直接用它生成模板。选中表头或单元格可看到这一列的说明。",
+        "",
+    ),
     ("基本信息", "head"),
     ("模板编号、版本、标题、年度等，一行一项，只填“值”一列。", ""),
     ("字段", "head"),
-    ("表上从上到下的内容，一行一项，“类别”一列说明这一行是什么：表页（一张工作表）→ 区块"
-     "（字段组、表格、列表、指标表、说明文字）→ 区块中的 字段 / 列 / 行 / 单元格。"
-     "区块按行的先后排列；字段组的每个字段一行，表格、列表、指标表的每一列一行，"
-     "表格的每一行一个“行”，某一格要特别设置时在该“行”下面加“单元格”（编号写列的 key）。", ""),
+    (
+        "表上从上到下的内容，一行一项，“类别”一列说明这一行是什么：表页（一张工作表）→ 区块"
+        "（字段组、表格、列表、指标表、说明文字）→ 区块中的 字段 / 列 / 行 / 单元格。"
+        "区块按行的先后排列；字段组的每个字段一行，表格、列表、指标表的每一列一行，"
+        "表格的每一行一个“行”，某一格要特别设置时在该“行”下面加“单元格”（编号写列的 key）。",
+        "",
+    ),
     ("指标", "head"),
-    ("指标表的分组，一行一个：“指标表”写区块编号，“层级”写 1（一级指标）、2（二级）……，"
-     "子分组紧跟在上级分组下面，不能跳级；最末一级分组写“行数”（单位自填的空行），"
-     "或在它下面加“层级”为“行”的预设行，各列的固定值写在“标签（key）”列中。", ""),
+    (
+        "指标表的分组，一行一个：“指标表”写区块编号，“层级”写 1（一级指标）、2（二级）……，"
+        "子分组紧跟在上级分组下面，不能跳级；最末一级分组写“行数”（单位自填的空行），"
+        "或在它下面加“层级”为“行”的预设行，各列的固定值写在“标签（key）”列中。",
+        "",
+    ),
     ("规则、校验、选项、等次", "head"),
-    ("规则：自定义评分规则；校验：条件不满足时提示的交叉校验（“区块”填列表或指标表的编号"
-     "则每一行都校验）；选项：下拉选项表，一行一个选项；等次：从高到低，一行一档。", ""),
+    (
+        "规则：自定义评分规则；校验：条件不满足时提示的交叉校验（“区块”填列表或指标表的编号"
+        "则每一行都校验）；选项：下拉选项表，一行一个选项；等次：从高到低，一行一档。",
+        "",
+    ),
     ("写法", "head"),
-    ("是/否 列填“是”或“否”；多个值用逗号分隔；\"\" 表示空文字；"
-     "以 { 或 [ 开头的内容按 YAML 读，如 {kind: ratio, num: spent, den: budget}。", ""),
-)  # fmt: skip
+    (
+        '是/否 列填“是”或“否”；多个值用逗号分隔；"" 表示空文字；'
+        "以 { 或 [ 开头的内容按 YAML 读，如 {kind: ratio, num: spent, den: budget}。",
+        "",
+    ),
+)
 
 
 def write_workbook(tables: list[Table], output: Path, title: str) -> None:
@@ -43,9 +58,13 @@ def write_workbook(tables: list[Table], output: Path, title: str) -> None:
     with atomic_path(output) as temporary:
         workbook = Workbook(
             str(temporary),
-            {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False,
-             "strings_to_urls": False},
-        )  # fmt: skip
+            {
+                "in_memory": True,
+                "strings_to_numbers": False,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+            },
+        )
         workbook.set_properties({"title": f"规范：{title}", "comments": "xltools spec export"})
         formats = _formats(workbook)
         _guide(workbook, formats)
@@ -57,13 +76,16 @@ def write_workbook(tables: list[Table], output: Path, title: str) -> None:
 def _formats(workbook: Any) -> dict[str, Any]:
     base = {"font_name": "宋体", "font_size": 11, "valign": "top"}
     return {
-        "header": workbook.add_format({**base, "bold": True, "bg_color": "#D9E1F2",
-                                       "border": 1, "text_wrap": True}),  # fmt: skip
+        "header": workbook.add_format(
+            {**base, "bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True}
+        ),
         "cell": workbook.add_format({**base, "text_wrap": True}),
-        L.SHEET_ROW: workbook.add_format({**base, "bold": True, "bg_color": "#FCE4D6",
-                                          "text_wrap": True}),  # fmt: skip
-        L.BLOCK_ROW: workbook.add_format({**base, "bold": True, "bg_color": "#FFF2CC",
-                                          "text_wrap": True}),  # fmt: skip
+        L.SHEET_ROW: workbook.add_format(
+            {**base, "bold": True, "bg_color": "#FCE4D6", "text_wrap": True}
+        ),
+        L.BLOCK_ROW: workbook.add_format(
+            {**base, "bold": True, "bg_color": "#FFF2CC", "text_wrap": True}
+        ),
         "title": workbook.add_format({**base, "bold": True, "font_size": 16}),
         "head": workbook.add_format({**base, "bold": True, "font_size": 12}),
         "": workbook.add_format({**base, "text_wrap": True}),
@@ -129,7 +151,10 @@ def _table(workbook: Any, table: Table, formats: dict[str, Any]) -> None:
             _write(sheet, number, index, row.get(col.header), style)
         info_col = table.row_cols.get(number - 1)
         if info_col is not None:  # 基本信息: the 值 cell takes what its setting takes
-            options = _dropdown(info_col) if info_col.options else {
-                "validate": "any", **_prompt(info_col)}  # fmt: skip
+            options = (
+                _dropdown(info_col)
+                if info_col.options
+                else {"validate": "any", **_prompt(info_col)}
+            )
             if options.get("input_message") or options["validate"] == "list":
                 sheet.data_validation(number, 1, number, 1, options)
