@@ -92,24 +92,28 @@ def to_yaml(data: Any, source: Path | None = None) -> str:
     class _Dumper(yaml.SafeDumper):
         pass
 
+    def width(value: Any) -> int:
+        text = str(value)
+        return len(text) + sum(1 for c in text if ord(c) > 0x2E80) + 2
+
     def mapping(dumper: yaml.SafeDumper, value: dict[str, Any]) -> yaml.MappingNode:
-        flat = all(
+        scalars = all(
             not isinstance(v, dict | list)
-            or (
-                isinstance(v, list)
-                and len(v) < 8
-                and all(not isinstance(i, dict | list) for i in v)
-            )
+            or (isinstance(v, list) and all(not isinstance(i, dict | list) for i in v))
             for v in value.values()
         )
-        short = flat and sum(len(str(k)) + len(str(v)) for k, v in value.items()) < 160
-        short = short and not any(isinstance(v, str) and "\n" in v for v in value.values())
-        return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=short)
+        short = sum(width(k) + width(v) for k, v in value.items()) < 90
+        one_line = not any(isinstance(v, str) and "\n" in v for v in value.values())
+        flow = scalars and short and one_line
+        return dumper.represent_mapping("tag:yaml.org,2002:map", value, flow_style=flow)
+
+    def sequence(dumper: yaml.SafeDumper, value: list[Any]) -> yaml.SequenceNode:
+        flow = all(not isinstance(i, dict | list) for i in value) and sum(map(width, value)) < 80
+        return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flow)
 
     _Dumper.add_representer(dict, mapping)
-    header = "# yaml-language-server: $schema=../xltools/spec/spec.schema.json\n"
-    if source is not None:
-        header += f"# 由 xltools spec import 从 {source.name} 读出。\n"
+    _Dumper.add_representer(list, sequence)
+    header = f"# 由 xltools spec import 从 {source.name} 读出。\n" if source is not None else ""
     body = yaml.dump(plain(data), Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100)
     return header + body
 
