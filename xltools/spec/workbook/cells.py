@@ -13,6 +13,7 @@ import yaml
 from .layout import NO, YES, Col
 
 EMPTY_TEXT = '""'  # how a cell says "the empty text" (an empty cell says "not set")
+ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SEPARATORS = re.compile(r"[,，、;；]")
 _TRUE = {YES, "TRUE", "true", "True", "对"}
 _FALSE = {NO, "FALSE", "false", "False", "错"}
@@ -70,7 +71,7 @@ def to_cell(col: Col, value: Any) -> Cell:
         raise Unsupported("空值（null）无法写进单元格；请删去这一项或写明它的值")
     if kind == "value":
         return _scalar(value)
-    if kind == "text":
+    if kind in ("text", "id"):
         if not isinstance(value, str):
             raise Unsupported(f"“{col.header}” 应为文字，规范中是 {value!r}")
         return value
@@ -145,6 +146,11 @@ def from_cell(col: Col, raw: Cell) -> Any:
         return raw
     if kind == "text":
         return _text(raw)
+    if kind == "id":
+        text = _text(raw).strip()
+        if not ID.match(text):
+            raise BadCell(f"“{text}” 不能作编号：只能用小写字母、数字和下划线，并以字母开头")
+        return text
     if kind == "int":
         number = _number(raw, col)
         if not float(number).is_integer():

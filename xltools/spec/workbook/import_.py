@@ -58,7 +58,11 @@ class _Importer:
     # ---- problems, located nodes -----------------------------------------------------------
 
     def problem(self, code: str, message: str, row: Row | None = None, header: str = "") -> None:
-        where = self.places.text(self.places.add(row.sheet, row.number, header)) if row else ""
+        where = (
+            self.places.text(self.places.add(row.sheet, row.number, header))
+            if row is not None
+            else ""
+        )
         self.problems.append(Problem(code, f"{where}：{message}" if where else message, self.path))
 
     def node(self, row: Row) -> LocatedDict:
@@ -112,7 +116,7 @@ class _Importer:
                 )
 
     def require(self, row: Row, node: LocatedDict, key: str, what: str) -> None:
-        if key not in node:
+        if key not in node and L.ID_COL.header not in row.cells:  # else reported as bad
             self.problem("spec-import-missing-id", f"{what}需要编号（{key}）", row, L.ID_COL.header)
 
     # ---- 基本信息 ------------------------------------------------------------------------------
@@ -234,7 +238,7 @@ class _Importer:
             node,
             row,
             [
-                L.Col(L.ID_COL.header, id_key, "text"),
+                L.Col(L.ID_COL.header, id_key, "id"),
                 L.Col(L.LABEL_COL.header, "label", "text"),
                 *L.FIELD_COLUMNS,
             ],
@@ -265,7 +269,11 @@ class _Importer:
             self.problem("spec-import-misplaced-row", "行应在表格区块下面", row)
             return None
         node = self.node(row)
-        self.fill(node, row, [L.Col(h, k, "text") for h, k in L.TABLE_ROW_KEYS.items()])
+        self.fill(
+            node,
+            row,
+            [L.Col(h, k, "id" if k == "key" else "text") for h, k in L.TABLE_ROW_KEYS.items()],
+        )
         self.require(row, node, "key", "行")
         if "rows" not in block:
             self.put(block, "rows", self.located_list(row), row, L.KIND_COL.header)
@@ -466,10 +474,14 @@ def read_rows(path: Path) -> dict[str, tuple[list[str], list[Row]]]:
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as error:
+    except (zipfile.BadZipFile, InvalidFileException) as error:
         raise NotAWorkbook(
-            f"无法作为 Excel 工作簿（.xlsx）打开：{type(error).__name__}；"
+            f"无法作为 Excel 工作簿（.xlsx）打开（{type(error).__name__}）："
             "请用 xltools spec export 生成的规范工作簿，或在 Excel 中另存为 .xlsx"
+        ) from None
+    except Exception as error:  # a damaged package: openpyxl raises many kinds
+        raise NotAWorkbook(
+            f"工作簿已损坏，无法读取（{type(error).__name__}: {error}）；请在 Excel 中打开后另存为 .xlsx"
         ) from None
     try:
         sheets: dict[str, tuple[list[str], list[Row]]] = {}
@@ -489,6 +501,10 @@ def read_rows(path: Path) -> dict[str, tuple[list[str], list[Row]]]:
                 rows.append(Row(worksheet.title, number, cells))
             sheets[worksheet.title] = (headers, [r for r in rows if r])
         return sheets
+    except Exception as error:  # a sheet openpyxl cannot parse
+        raise NotAWorkbook(
+            f"工作簿已损坏，无法读取（{type(error).__name__}: {error}）；请在 Excel 中打开后另存为 .xlsx"
+        ) from None
     finally:
         workbook.close()
 

@@ -14,12 +14,12 @@ from typing import Final
 
 # How a cell holds a value (xltools/spec/workbook/cells.py reads and writes each):
 #   value   as typed: text, number or 是/否; `""` is the empty text; `{…}` / `[…]` inline YAML
-#   text    text as typed
+#   text    text as typed            id       an id: lower-case letters, digits, _ (a-z first)
 #   int     a whole number          number   a number
 #   bool    是 / 否                 list     items separated by commas (ints: whole numbers)
 #   yaml    inline YAML ({a: 1} or [a, b]); plain text stays text
 #   choice  one of ``options`` (Chinese label → spec value); the spec value is accepted too
-KINDS: Final = ("value", "text", "int", "number", "bool", "list", "ints", "yaml", "choice")
+KINDS: Final = ("value", "text", "id", "int", "number", "bool", "list", "ints", "yaml", "choice")
 
 YES, NO = "是", "否"
 
@@ -87,7 +87,7 @@ KIND_COL: Final = Col(
     "行：表格的一行；单元格：上一行中某一格的特别设置",
     8, tuple((kind, kind) for kind in ROW_KINDS),
 )  # fmt: skip
-ID_COL: Final = Col("编号", "id", "text", "字段 id，或列、行的 key：小写字母、数字、下划线", 24)
+ID_COL: Final = Col("编号", "id", "id", "字段 id，或列、行的 key：小写字母、数字、下划线", 24)
 LABEL_COL: Final = Col("名称", "label", "text", "中文标签；表页行为工作表名（不超过 31 字）", 24)
 
 # The settings of one field (a 字段 row), one table / list / indicator column (a 列 row) or one
@@ -153,7 +153,7 @@ LEVEL_COL: Final = Col(
     6, tuple((str(n), str(n)) for n in range(1, MAX_LEVELS + 1)) + ((GROUP_ROW, GROUP_ROW),),
 )  # fmt: skip
 GROUP_COLUMNS: Final = (
-    Col("编号", "key", "text", "分组的 key：小写字母、数字、下划线", 16),
+    Col("编号", "key", "id", "分组的 key：小写字母、数字、下划线", 16),
     Col("名称", "label", "text", "分组的中文名称", 24),
     Col("分组分值", "weight", "number", "分组的分值；其下各项相加须等于它", 8),
     Col("行数", "rows", "int", "最末一级分组：由单位填写的空行数（与“行”预设行二选一）", 6),
@@ -171,7 +171,7 @@ RULE_COLUMNS: Final = (
 )  # fmt: skip
 CHECK_COLUMNS: Final = (
     Col("区块", "", "text", "空：整张表的校验；填列表或指标表的编号：每一行都要满足的校验", 8),
-    Col("编号", "id", "text", "校验的 id", 20),
+    Col("编号", "id", "id", "校验的 id：小写字母、数字、下划线", 20),
     Col("级别", "severity", "choice", "错误、警告或提示", 6, SEVERITIES),
     Col("条件", "assert", "value", "表填对时为 TRUE 的表达式", 40),
     Col("提示信息", "message", "text", "条件不满足时显示的中文说明", 40),
