@@ -287,3 +287,47 @@ def test_generate_takes_a_hand_edited_workbook(exported: Path, tmp_path: Path) -
     form = template[template.sheetnames[0]]
     labels = {c.value for row in form.iter_rows() for c in row if isinstance(c.value, str)}
     assert "主管部门（全称）" in labels and "电子邮箱" in labels
+
+
+_JUNK = ["", "abc", 3.5, 0, -1, "{", "{a: [", "[1, 2", "行", "区块", "表页", "字段", "列", "单元格",
+         True, "是", "指标表", "列表", "1", 2, 5, "ind", "funds", "{x: 1}", "[a, b]", "=SUM(a)",
+         "standard", '""', "text", "金额", "项目", "值", None]  # fmt: skip
+
+
+def test_edited_at_random_a_workbook_gives_problems_with_places_never_a_crash(
+    tmp_path: Path,
+) -> None:
+    import random
+
+    draw = random.Random(13)
+    sources = {p.stem: _export(p, tmp_path) for p in SPECS}
+    for attempt in range(40):
+        book = openpyxl.load_workbook(sources[draw.choice(sorted(sources))])
+        for _ in range(draw.randint(1, 5)):
+            sheet = draw.choice(book.worksheets[1:])
+            row, column = draw.randint(1, sheet.max_row + 1), draw.randint(1, sheet.max_column + 1)
+            if draw.random() < 0.1:
+                sheet.delete_rows(row)
+            else:
+                sheet.cell(row=row, column=column, value=draw.choice(_JUNK))
+        edited = tmp_path / f"edited_{attempt}.xlsx"
+        book.save(edited)
+        for problem in read_workbook_spec(edited).problems:  # never raises
+            assert "「" in problem.message or problem.message.startswith("工作簿"), problem
+
+
+def test_import_writes_the_yaml_of_a_workbook_lint_complains_about(
+    exported: Path, tmp_path: Path
+) -> None:
+    row = _edit(exported, L.INDICATORS, {"编号": "output"}, {"分组分值": 35})
+    target = tmp_path / "spec.yaml"
+    result = CliRunner().invoke(main, ["spec", "import", str(exported), "-o", str(target)])
+    assert result.exit_code == 1
+    assert "[spec-weights-mismatch]" in result.output and "「" in result.output
+    assert (
+        yaml.safe_load(target.read_text(encoding="utf-8"))["sheets"][0]["blocks"][3]["groups"][0][
+            "weight"
+        ]
+        == 35
+    )
+    assert row > 1

@@ -134,6 +134,14 @@ def _yaml(text: str) -> Any:
         ) from None
 
 
+_SHAPES: dict[tuple[type, ...], str] = {
+    (dict,): "{键: 值, …}",
+    (str, list): "名称或 [甲, 乙, …]",
+    (str, dict): "名称或 {kind: …, 参数: …}",
+    (dict, list): "{参数名: 默认值, …}",
+}
+
+
 def from_cell(col: Col, raw: Cell) -> Any:
     """The spec value a (non-empty) cell holds."""
     kind = col.kind
@@ -176,9 +184,12 @@ def from_cell(col: Col, raw: Cell) -> Any:
                 raise BadCell(f"“{_text(raw)}” 应为用逗号分隔的整数，如 1, 2") from None
         return items
     if kind == "yaml":
+        value = raw if not isinstance(raw, float) or not raw.is_integer() else int(raw)
         if isinstance(raw, str) and _looks_like_yaml(raw.strip()):
-            return _yaml(raw.strip())
-        return raw if not isinstance(raw, float) or not raw.is_integer() else int(raw)
+            value = _yaml(raw.strip())
+        if col.shapes and not isinstance(value, col.shapes):
+            raise BadCell(f"“{_text(raw)[:40]}” 应写成 {_SHAPES[col.shapes]}")
+        return value
     if kind == "choice":
         text = _text(raw).strip()
         values = {label: spec for label, spec in col.options}

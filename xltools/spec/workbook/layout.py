@@ -32,6 +32,7 @@ class Col:
     prompt: str = ""  # shown when the cell is selected (≤ 255 characters)
     width: int = 12
     options: tuple[tuple[str, str], ...] = ()  # (shown, spec value) for a dropdown
+    shapes: tuple[type, ...] = ()  # yaml: what the value may be (a mapping, a list, a text)
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind
@@ -70,7 +71,7 @@ TOP_KEYS: Final = (
     Col("旧版填报", "old_versions", "choice", "收到旧版填报时怎么办", options=OLD_VERSIONS),
     Col("取得现行模板", "obtain", "text", "写进旧版提示里：到哪里取得现行模板"),
     Col("上一版版本号", "previous.version", "int", "本版替代的上一版的版本号"),
-    Col("上一版改名的字段", "previous.renamed", "yaml", "{旧字段id: 新字段id, …}"),
+    Col("上一版改名的字段", "previous.renamed", "yaml", "{旧字段id: 新字段id, …}", shapes=(dict,)),
     Col("上一版删去的字段", "previous.removed", "list", "旧版字段 id，用逗号分隔"),
 )
 
@@ -95,14 +96,15 @@ LABEL_COL: Final = Col("名称", "label", "text", "中文标签；表页行为�
 FIELD_COLUMNS: Final = (
     Col("类型", "type", "choice", "字段类型", 8, FIELD_TYPES),
     Col("单位", "unit", "text", "如 万元、元、%、人", 8),
-    Col("选项", "choices", "yaml", "“选项”表中的选项表名，或 [甲, 乙, 丙]", 12),
+    Col("选项", "choices", "yaml", "“选项”表中的选项表名，或 [甲, 乙, 丙]", 12, shapes=(str, list)),
     Col("必填", "required", "bool", "是：必须填写", 6, BOOL_OPTIONS),
     Col("最小值", "min", "value", "", 8),
     Col("最大值", "max", "value", "", 8),
     Col("最大长度", "max_length", "int", "文本最多多少字", 8),
     Col("格式", "pattern", "text", r"正则表达式，文本须整体符合，如 \d{6}", 14),
     Col("公式", "formula", "value", "Excel 公式写法，按 id 引用字段，如 SUM(current, carry)", 30),
-    Col("规则", "rule", "yaml", "规则种类，如 ratio；带参数时写 {kind: ratio, num: spent, den: budget}", 24),
+    Col("规则", "rule", "yaml", "规则种类，如 ratio；带参数时写 {kind: ratio, num: spent, den: budget}", 24,
+        shapes=(str, dict)),
     Col("固定值", "value", "value", "规范固定的值（模板中锁定）", 12),
     Col("填报", "input", "bool", "否：不由填报单位填写", 6, BOOL_OPTIONS),
     Col("提示", "prompt", "text", "选中单元格时显示的提示", 16),
@@ -166,7 +168,8 @@ PRESET_PROMPT: Final = '预设行中这一列的固定值；写 {type: percent, 
 RULE_COLUMNS: Final = (
     Col("规则名", "", "text", "自定义规则种类的名称（小写字母、数字、下划线）", 14),
     Col("说明", "label", "text", "规则的中文说明", 30),
-    Col("参数", "params", "yaml", "{参数名: 默认值, …}，默认值写列名或表达式，必填参数写 null", 30),
+    Col("参数", "params", "yaml", "{参数名: 默认值, …}，默认值写列名或表达式，必填参数写 null", 30,
+        shapes=(dict, list)),
     Col("表达式", "expression", "text", "用参数名写的 Excel 公式", 50),
 )  # fmt: skip
 CHECK_COLUMNS: Final = (
