@@ -331,3 +331,25 @@ def test_import_writes_the_yaml_of_a_workbook_lint_complains_about(
         == 35
     )
     assert row > 1
+
+
+def test_a_new_group_key_is_one_line_of_the_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """How the indicator language grows: a key the layout does not know is refused at export;
+    one ``Col`` in ``GROUP_COLUMNS`` and it goes there and back."""
+    source = (ROOT / "specs" / "project_expense_2023.yaml").read_text(encoding="utf-8")
+    spec_path = tmp_path / "new_key.yaml"
+    spec_path.write_text(
+        source.replace("label: 产出指标\n", "label: 产出指标\n            subtotal: false\n", 1),
+        encoding="utf-8",
+    )
+    workbook = tmp_path / "new_key.xlsx"
+    (problem,) = export_spec(spec_path, workbook)
+    assert problem.code == "spec-export-unsupported" and "subtotal" in problem.message
+    columns = (*L.GROUP_COLUMNS, L.Col("小计", "subtotal", "bool", "否：不要小计行", 6))
+    monkeypatch.setattr(L, "GROUP_COLUMNS", columns)
+    assert export_spec(spec_path, workbook) == []
+    imported = import_workbook(workbook)
+    assert imported.problems == []
+    assert plain(imported.data) == yaml.safe_load(spec_path.read_text(encoding="utf-8"))

@@ -2,8 +2,9 @@
 each column's Chinese header, the spec key it carries and how a cell holds its value.
 
 Adding a spec key is one line: append a :class:`Col` to the table of the row it belongs to
-(``FIELD_COLUMNS`` for a field or a table/list/indicator column, ``BLOCK_KEYS`` for a block
-setting, ``GROUP_COLUMNS`` for an indicator group, ``TOP_KEYS`` for a top-level setting …).
+(``FIELD_COLUMNS`` for a field or a table/list/indicator column, ``BLOCK_COLUMNS`` with its
+``blocks`` for a block setting, ``GROUP_COLUMNS`` for an indicator group, ``TOP_KEYS`` for a
+top-level setting …).
 Export writes it, import reads it, the round-trip test covers it.
 """
 
@@ -33,6 +34,7 @@ class Col:
     width: int = 12
     options: tuple[tuple[str, str], ...] = ()  # (shown, spec value) for a dropdown
     shapes: tuple[type, ...] = ()  # yaml: what the value may be (a mapping, a list, a text)
+    blocks: tuple[str, ...] = ()  # 字段: the block kinds whose 区块 row uses this column
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind
@@ -88,7 +90,8 @@ KIND_COL: Final = Col(
     "行：表格的一行；单元格：上一行中某一格的特别设置",
     8, tuple((kind, kind) for kind in ROW_KINDS),
 )  # fmt: skip
-ID_COL: Final = Col("编号", "id", "id", "字段 id，或列、行的 key：小写字母、数字、下划线", 24)
+ID_COL: Final = Col("编号", "id", "id", "字段 id，或列、行的 key：小写字母、数字、下划线", 24,
+                    blocks=("table", "list", "indicators"))  # fmt: skip
 LABEL_COL: Final = Col("名称", "label", "text", "中文标签；表页行为工作表名（不超过 31 字）", 24)
 
 # The settings of one field (a 字段 row), one table / list / indicator column (a 列 row) or one
@@ -112,36 +115,37 @@ FIELD_COLUMNS: Final = (
     Col("仅在这些行", "only", "list", "表格的列：只在这些行（key，逗号分隔）出现", 12),
 )  # fmt: skip
 
-# Block settings on a 区块 row, by kind (kind itself is in 区块类型). Keys not here are the
-# block's children: fields (字段 rows), columns (列 rows, or 指标列 for `standard`), rows (行
+# Block settings on a 区块 row (kind itself is in 区块类型); ``blocks`` says which kinds use
+# each. Keys not here are the block's children: fields (字段 rows), columns (列 rows, or 指标列 for `standard`), rows (行
 # rows of a table), groups (the 指标 sheet), row_checks (the 校验 sheet).
 BLOCK_KIND_COL: Final = Col("区块类型", "kind", "choice", "区块的种类", 10, BLOCK_KINDS)
-TITLE_COL: Final = Col("标题", "title", "text", "表页或区块的标题", 20)
+TITLE_COL: Final = Col("标题", "title", "text", "表页或区块的标题", 20,
+                       blocks=("fields", "table", "list", "indicators"))  # fmt: skip
 BLOCK_COLUMNS: Final = (
-    Col("栏数", "columns", "int", "字段组：每行排几个字段（1–4）", 6),
-    Col("行数", "rows", "int", "列表：空行数", 6),
-    Col("合计列", "totals", "list", "列表：要合计的列 key，逗号分隔", 10),
-    Col("合计行名称", "total_label", "text", "列表：合计行的名称", 10),
-    Col("角标", "corner", "text", "表格：左上角的文字", 10),
-    Col("总分值", "weight", "number", "指标表：各一级指标分值之和", 8),
-    Col("层级名称", "levels", "list", "指标表：表头各级名称，逗号分隔，如 一级指标, 二级指标", 16),
-    Col("指标列", "columns", "text", "指标表：standard 表示标准指标行（不必再列出各列）", 8),
-    Col("文字", "text", "text", "说明文字区块的内容", 30),
-    Col("横向", "landscape", "bool", "表页：横向打印", 6, BOOL_OPTIONS),
+    Col("栏数", "columns", "int", "字段组：每行排几个字段（1–4）", 6, blocks=("fields",)),
+    Col("行数", "rows", "int", "列表：空行数", 6, blocks=("list",)),
+    Col("合计列", "totals", "list", "列表：要合计的列 key，逗号分隔", 10, blocks=("list",)),
+    Col("合计行名称", "total_label", "text", "列表：合计行的名称", 10, blocks=("list",)),
+    Col("角标", "corner", "text", "表格：左上角的文字", 10, blocks=("table",)),
+    Col("总分值", "weight", "number", "指标表：各一级指标分值之和", 8, blocks=("indicators",)),
+    Col("层级名称", "levels", "list", "指标表：表头各级名称，逗号分隔，如 一级指标, 二级指标", 16,
+        blocks=("indicators",)),
+    Col("指标列", "columns", "text", "指标表：standard 表示标准指标行（不必再列出各列）", 8,
+        blocks=("indicators",)),
+    Col("文字", "text", "text", "说明文字区块的内容", 30, blocks=("note",)),
+    Col("横向", "landscape", "bool", "表页：横向打印", 6, BOOL_OPTIONS),  # a 表页 setting
 )  # fmt: skip
 
-BLOCK_KEYS: Final[dict[str, tuple[str, ...]]] = {  # kind -> the headers its 区块 row uses
-    "fields": ("标题", "栏数"),
-    "table": ("编号", "标题", "角标"),
-    "list": ("编号", "标题", "行数", "合计列", "合计行名称"),
-    "indicators": ("编号", "标题", "总分值", "层级名称", "指标列"),
-    "note": ("文字",),
-}
 SHEET_KEYS: Final = {"名称": "name", "标题": "title", "横向": "landscape"}
 TABLE_ROW_KEYS: Final = {"编号": "key", "名称": "label"}
 
 FIELD_SHEET_COLUMNS: Final = (KIND_COL, ID_COL, LABEL_COL, TITLE_COL, BLOCK_KIND_COL,
                               *FIELD_COLUMNS, *BLOCK_COLUMNS)  # fmt: skip
+#: block kind -> the headers its 区块 row uses (from each column's ``blocks``)
+BLOCK_KEYS: Final[dict[str, tuple[str, ...]]] = {
+    kind: tuple(c.header for c in FIELD_SHEET_COLUMNS if kind in c.blocks)
+    for _, kind in BLOCK_KINDS
+}
 
 # ---- 指标: the groups of every indicator block, one row per group or preset row ------------------
 GROUP_ROW = "行"  # 层级 of a preset indicator row; groups have 1, 2, 3 …
