@@ -353,3 +353,20 @@ def test_a_new_group_key_is_one_line_of_the_layout(
     imported = import_workbook(workbook)
     assert imported.problems == []
     assert plain(imported.data) == yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.libreoffice
+def test_a_workbook_saved_by_libreoffice_imports_the_same(tmp_path: Path) -> None:
+    """An officer who edits the workbook in LibreOffice (or WPS) saves it with that
+    application's own XML: it reads back as the same spec."""
+    from xltools.libreoffice import resave
+
+    chosen = [
+        ROOT / "specs" / "scoring_sheet_medical_aid.yaml",
+        ROOT / "tests" / "specs" / "custom_rule.yaml",
+    ]
+    exported = [_export(p, tmp_path) for p in chosen]
+    for spec_path, saved in zip(chosen, resave(exported, tmp_path / "saved"), strict=True):
+        imported = import_workbook(saved)
+        assert imported.problems == []
+        assert plain(imported.data) == yaml.safe_load(spec_path.read_text(encoding="utf-8"))

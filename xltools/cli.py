@@ -143,6 +143,11 @@ def spec_export(spec_path: Path, output: Path) -> None:
 
     if output.suffix.lower() != ".xlsx":
         _fail(f"[usage-output-not-xlsx] -o 应是 .xlsx 文件：{output}", EXIT_USAGE)
+    if _is_workbook(spec_path):
+        _fail(
+            f"[usage-spec-is-workbook] {spec_path} 已经是规范工作簿；要得到 YAML 请用 xltools spec import",
+            EXIT_USAGE,
+        )
     problems = export_spec(spec_path, output)
     for problem in problems:
         click.echo(str(problem), err=True)

@@ -474,6 +474,8 @@ def read_rows(path: Path) -> dict[str, tuple[list[str], list[Row]]]:
 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    except OSError as error:
+        raise NotAWorkbook(f"无法读取文件：{error.strerror or error}") from None
     except (zipfile.BadZipFile, InvalidFileException) as error:
         raise NotAWorkbook(
             f"无法作为 Excel 工作簿（.xlsx）打开（{type(error).__name__}）："
