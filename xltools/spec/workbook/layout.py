@@ -185,7 +185,7 @@ CHECK_COLUMNS: Final = (
     Col("单元格", "cells", "list", "出错时标出的字段 id，逗号分隔", 20),
 )  # fmt: skip
 CHOICE_COLUMNS: Final = (
-    Col("选项表", "", "text", "选项表名（字段的“选项”列引用它）", 14),
+    Col("选项表", "", "text", "选项表名（字段的“选项”列引用它）；空着表示与上一行相同", 14),
     Col("选项", "", "value", "一行一个选项", 24),
 )
 GRADE_COLUMNS: Final = (
