@@ -68,13 +68,14 @@ class _Exporter:
             self.unsupported(f"“{key}” 无法写进“{col.header}”列：{error}", where, key)
             return None
 
-    def mapping(self, value: Any, where: Any, key: Any, what: str) -> Mapping[str, Any] | None:
+    def mapping(self, value: Any, where: Any, key: Any, what: str) -> bool:
+        """Whether ``value`` is a mapping (an empty one too); if not, say so."""
         if isinstance(value, Mapping):
-            return value
+            return True
         self.unsupported(
             f"{what} 应是一个映射（键: 值），这里是 {type(value).__name__}", where, key
         )
-        return None
+        return False
 
     def sequence(self, value: Any, where: Any, key: Any, what: str) -> list[Any]:
         if isinstance(value, list):
@@ -200,7 +201,7 @@ class _Exporter:
             settings.pop("columns")
         self.unknown(raw, {"kind", *settings, *_BLOCK_CHILDREN[kind]}, f"{kind} 区块")
         for key, col in settings.items():
-            if key in raw:
+            if key in raw and not (key == "rows" and isinstance(raw[key], list)):
                 row[col.header] = self.cell(col, raw[key], raw, key)
         self.fields.rows.append(row)
         if kind == "fields":
@@ -208,13 +209,13 @@ class _Exporter:
             for index, item in enumerate(items):
                 if self.mapping(item, items, index, "字段"):
                     self.field_row(L.FIELD_ROW, item, "id")
-        if kind == "list" and "rows" in raw and not isinstance(raw["rows"], int):
-            self.unsupported("列表的预设行（rows: 列表）还不能写进规范工作簿", raw, "rows")
         if kind in ("table", "list") or isinstance(raw.get("columns"), list):
             items = self.sequence(raw.get("columns"), raw, "columns", "columns")
             for index, item in enumerate(items):
                 if self.mapping(item, items, index, "列"):
                     self.field_row(L.COLUMN_ROW, item, "key")
+        if kind == "list" and isinstance(raw.get("rows"), list):
+            self.list_presets(raw)
         if kind == "table":
             self.table_rows(raw)
         if kind == "indicators":
@@ -231,6 +232,17 @@ class _Exporter:
         row.update(self.cells(L.FIELD_COLUMNS, raw))
         self.fields.rows.append(row)
 
+    def list_presets(self, raw: Mapping[str, Any]) -> None:
+        """A list's preset rows, each a 预设行 whose 固定值 holds {列key: 值, …}."""
+        rows = raw["rows"]
+        if not rows:
+            self.unsupported("列表的 rows 为空列表，无法导出（写行数）", raw, "rows")
+        col = _BY_HEADER[L.PRESET_COL_HEADER]
+        for index, preset in enumerate(rows):
+            if self.mapping(preset, rows, index, "列表的预设行"):
+                cell = self.cell(L.Col(col.header, "", "yaml"), dict(preset), rows, str(index))
+                self.fields.rows.append({L.KIND_COL.header: L.PRESET_ROW, col.header: cell})
+
     def table_rows(self, raw: Mapping[str, Any]) -> None:
         rows = self.sequence(raw.get("rows"), raw, "rows", "表格的 rows")
         for index, item in enumerate(rows):
@@ -245,7 +257,9 @@ class _Exporter:
             cells = item.get("cells")
             if cells is None:
                 continue
-            for column, override in (self.mapping(cells, item, "cells", "cells") or {}).items():
+            if not self.mapping(cells, item, "cells", "cells"):
+                continue
+            for column, override in cells.items():
                 if not isinstance(override, Mapping):
                     self.unsupported(
                         f"单元格 {column} 的设置写成了 {override!r}；规范工作簿只接受映射，"

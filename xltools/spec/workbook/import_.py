@@ -177,6 +177,9 @@ class _Importer:
             elif kind in (L.FIELD_ROW, L.COLUMN_ROW, L.CELL_ROW):
                 self.only(row, field_headers, kind)
                 self.member(row, kind, block, table_row)
+            elif kind == L.PRESET_ROW:
+                self.only(row, {L.KIND_COL.header, L.PRESET_COL_HEADER}, kind)
+                self.list_preset(row, block)
             elif kind == L.TABLE_ROW:
                 self.only(row, {L.KIND_COL.header, *L.TABLE_ROW_KEYS}, kind)
                 table_row = self.table_row(row, block)
@@ -263,6 +266,20 @@ class _Importer:
             if "cells" not in table_row:
                 self.put(table_row, "cells", self.node(row), row, L.KIND_COL.header)
             self.put(table_row["cells"], str(column), node, row, L.ID_COL.header)
+
+    def list_preset(self, row: Row, block: Any) -> None:
+        if block is None or block.get("kind") != "list" or isinstance(block.get("rows"), int):
+            why = "列表已写行数" if block is not None and "rows" in block else "应在列表区块下面"
+            self.problem("spec-import-misplaced-row", f"预设行{why}", row)
+            return
+        col = L.Col(L.PRESET_COL_HEADER, "", "yaml", shapes=(dict,))
+        value = self.value(row, col)
+        preset = self.node(row)
+        for key, item in (value or {}).items():
+            self.put(preset, str(key), item, row, col.header)
+        if "rows" not in block:
+            self.put(block, "rows", self.located_list(row), row, L.KIND_COL.header)
+        self.append(block["rows"], preset, row)
 
     def table_row(self, row: Row, block: Any) -> LocatedDict | None:
         if block is None or block.get("kind") != "table":

@@ -79,15 +79,16 @@ TOP_KEYS: Final = (
 
 # ---- 字段: the sheets and their blocks in order, one row per field / column / row ---------------
 # Column 类别 says what a row is:
-SHEET_ROW, BLOCK_ROW, FIELD_ROW, COLUMN_ROW, TABLE_ROW, CELL_ROW = (
-    "表页", "区块", "字段", "列", "行", "单元格",
+SHEET_ROW, BLOCK_ROW, FIELD_ROW, COLUMN_ROW, TABLE_ROW, CELL_ROW, PRESET_ROW = (
+    "表页", "区块", "字段", "列", "行", "单元格", "预设行",
 )  # fmt: skip
-ROW_KINDS: Final = (SHEET_ROW, BLOCK_ROW, FIELD_ROW, COLUMN_ROW, TABLE_ROW, CELL_ROW)
+ROW_KINDS: Final = (SHEET_ROW, BLOCK_ROW, FIELD_ROW, COLUMN_ROW, TABLE_ROW, CELL_ROW, PRESET_ROW)
+PRESET_COL_HEADER: Final = "固定值"  # a list's 预设行: {列key: 值, …} in this column
 
 KIND_COL: Final = Col(
     "类别", "", "text",
     "表页：一张工作表；区块：其下的一个区块；字段：字段组中的一项；列：表格、列表或指标表的一列；"
-    "行：表格的一行；单元格：上一行中某一格的特别设置",
+    "行：表格的一行；单元格：上一行中某一格的特别设置；预设行：列表中预设的一行（固定值写 {列key: 值}）",
     8, tuple((kind, kind) for kind in ROW_KINDS),
 )  # fmt: skip
 ID_COL: Final = Col("编号", "id", "id", "字段 id，或列、行的 key：小写字母、数字、下划线", 24,
