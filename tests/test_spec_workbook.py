@@ -372,11 +372,17 @@ def test_a_workbook_saved_by_libreoffice_imports_the_same(tmp_path: Path) -> Non
         assert plain(imported.data) == yaml.safe_load(spec_path.read_text(encoding="utf-8"))
 
 
-def test_a_list_with_preset_rows_goes_there_and_back(tmp_path: Path) -> None:
+def test_preset_rows_of_a_list_and_an_empty_preset_indicator_row_go_there_and_back(
+    tmp_path: Path,
+) -> None:
     source = (ROOT / "tests" / "specs" / "custom_rule.yaml").read_text(encoding="utf-8")
     presets = "rows:\n          - {content: 差旅费}\n          - {}\n          - {content: 会议费, amount: {min: 10}}"
     spec_path = tmp_path / "list_presets.yaml"
-    spec_path.write_text(source.replace("rows: 4", presets, 1), encoding="utf-8")
+    source = source.replace("rows: 4", presets, 1)
+    indicator = "score: {rule: {kind: positive_target}}}\n"
+    assert indicator in source
+    source = source.replace(indicator, indicator + "              - {}\n", 1)  # an empty one
+    spec_path.write_text(source, encoding="utf-8")
     read = read_workbook_spec(_export(spec_path, tmp_path))
     assert read.problems == [] and read.spec is not None and read.yaml_text is not None
     assert yaml.safe_load(read.yaml_text) == yaml.safe_load(spec_path.read_text(encoding="utf-8"))
