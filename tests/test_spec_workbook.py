@@ -341,13 +341,13 @@ def test_a_new_group_key_is_one_line_of_the_layout(
     source = (ROOT / "specs" / "project_expense_2023.yaml").read_text(encoding="utf-8")
     spec_path = tmp_path / "new_key.yaml"
     spec_path.write_text(
-        source.replace("label: 产出指标\n", "label: 产出指标\n            subtotal: false\n", 1),
+        source.replace("label: 产出指标\n", "label: 产出指标\n            highlight: false\n", 1),
         encoding="utf-8",
     )
     workbook = tmp_path / "new_key.xlsx"
     (problem,) = export_spec(spec_path, workbook)
-    assert problem.code == "spec-export-unsupported" and "subtotal" in problem.message
-    columns = (*L.GROUP_COLUMNS, L.Col("小计", "subtotal", "bool", "否：不要小计行", 6))
+    assert problem.code == "spec-export-unsupported" and "highlight" in problem.message
+    columns = (*L.GROUP_COLUMNS, L.Col("突出显示", "highlight", "bool", "是：这一组突出显示", 6))
     monkeypatch.setattr(L, "GROUP_COLUMNS", columns)
     assert export_spec(spec_path, workbook) == []
     imported = import_workbook(workbook)

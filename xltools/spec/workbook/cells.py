@@ -13,6 +13,17 @@ import yaml
 from .layout import NO, YES, Col
 
 EMPTY_TEXT = '""'  # how a cell says "the empty text" (an empty cell says "not set")
+NULL_TEXT = "~"  # how a value cell says null (YAML's ~: "this cell does not apply")
+
+
+class _Null:
+    """What ``from_cell`` gives for ``~``: a null the spec sets, not an empty cell."""
+
+    def __repr__(self) -> str:
+        return "NULL"
+
+
+NULL: Any = _Null()
 ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _SEPARATORS = re.compile(r"[,，、;；]")
 _TRUE = {YES, "TRUE", "true", "True", "对"}
@@ -56,7 +67,7 @@ def _scalar(value: Any) -> Cell:
     if isinstance(value, str):
         if value == "":
             return EMPTY_TEXT
-        if _looks_like_yaml(value) or value == EMPTY_TEXT:
+        if _looks_like_yaml(value) or value in (EMPTY_TEXT, NULL_TEXT):
             raise Unsupported(f"文字 “{value[:20]}” 以 {{ 或 [ 开头，写进单元格会被当成 YAML")
         return value
     if isinstance(value, dict | list):
@@ -67,6 +78,8 @@ def _scalar(value: Any) -> Cell:
 def to_cell(col: Col, value: Any) -> Cell:
     """The cell for ``value`` in column ``col``."""
     kind = col.kind
+    if value is None and kind == "value":
+        return NULL_TEXT
     if value is None:
         raise Unsupported("空值（null）无法写进单元格；请删去这一项或写明它的值")
     if kind == "value":
@@ -149,6 +162,8 @@ def from_cell(col: Col, raw: Cell) -> Any:
         if isinstance(raw, str):
             if raw == EMPTY_TEXT:
                 return ""
+            if raw.strip() == NULL_TEXT:
+                return NULL
             if _looks_like_yaml(raw.strip()):
                 return _yaml(raw.strip())
         return raw

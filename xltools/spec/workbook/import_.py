@@ -14,7 +14,7 @@ from typing import Any
 from ..problems import Problem
 from ..source import LocatedDict, LocatedList
 from . import layout as L
-from .cells import BadCell, Cell, from_cell
+from .cells import NULL, BadCell, Cell, from_cell
 
 _PRESET_HEADER = re.compile(r"^(.*)[（(]\s*([a-z][a-z0-9_]*)\s*[）)]$")
 _FORMULA_KEYS = {"formula", "assert", "expression"}
@@ -103,7 +103,7 @@ class _Importer:
             if value is not None:
                 if col.key in _FORMULA_KEYS and isinstance(value, str):
                     value = value.removeprefix("=")  # typed as an Excel formula
-                self.put(node, col.key, value, row, col.header)
+                self.put(node, col.key, None if value is NULL else value, row, col.header)
 
     def only(self, row: Row, allowed: set[str], what: str) -> None:
         for header in row.cells:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Final
 
 # How a cell holds a value (xltools/spec/workbook/cells.py reads and writes each):
-#   value   as typed: text, number or 是/否; `""` is the empty text; `{…}` / `[…]` inline YAML
+#   value   as typed: text, number or 是/否; `""` is the empty text, `~` null (does not
+#           apply); `{…}` / `[…]` inline YAML
 #   text    text as typed            id       an id: lower-case letters, digits, _ (a-z first)
 #   int     a whole number          number   a number
 #   bool    是 / 否                 list     items separated by commas (ints: whole numbers)
@@ -52,6 +53,7 @@ BLOCK_KINDS: Final = (
 SEVERITIES: Final = (("错误", "error"), ("警告", "warning"), ("提示", "info"))
 OLD_VERSIONS: Final = (("照常采纳", "accept"), ("迁移到本版", "migrate"), ("不予采纳", "refuse"))
 BOOL_OPTIONS: Final = ((YES, YES), (NO, NO))
+POSITIONS: Final = (("之后", "after"), ("之前", "before"))
 
 # ---- sheet names ----------------------------------------------------------------------------
 
@@ -114,6 +116,9 @@ FIELD_COLUMNS: Final = (
     Col("提示", "prompt", "text", "选中单元格时显示的提示", 16),
     Col("文本行数", "lines", "int", "多行文本框的行数", 8),
     Col("仅在这些行", "only", "list", "表格的列：只在这些行（key，逗号分隔）出现", 12),
+    # the evaluator scoring sheet's indicator columns (issue 13, part 1)
+    Col("须符合得分列", "held_to", "id", "指标表列：评价人填写的得分，须与这一列（按评分标准算出的得分）一致", 10),
+    Col("小计求和", "total", "bool", "指标表列：在每个小计与合计行求和", 6, BOOL_OPTIONS),
 )  # fmt: skip
 
 # Block settings on a 区块 row (kind itself is in 区块类型); ``blocks`` says which kinds use
@@ -126,12 +131,21 @@ BLOCK_COLUMNS: Final = (
     Col("栏数", "columns", "int", "字段组：每行排几个字段（1–4）", 6, blocks=("fields",)),
     Col("行数", "rows", "int", "列表：空行数", 6, blocks=("list",)),
     Col("合计列", "totals", "list", "列表：要合计的列 key，逗号分隔", 10, blocks=("list",)),
-    Col("合计行名称", "total_label", "text", "列表：合计行的名称", 10, blocks=("list",)),
+    Col("合计行名称", "total_label", "text", "列表、指标表：合计行的名称", 10,
+        blocks=("list", "indicators")),
     Col("角标", "corner", "text", "表格：左上角的文字", 10, blocks=("table",)),
     Col("总分值", "weight", "number", "指标表：各一级指标分值之和", 8, blocks=("indicators",)),
     Col("层级名称", "levels", "list", "指标表：表头各级名称，逗号分隔，如 一级指标, 二级指标", 16,
         blocks=("indicators",)),
     Col("指标列", "columns", "text", "指标表：standard 表示标准指标行（不必再列出各列）", 8,
+        blocks=("indicators",)),
+    Col("小计层级", "subtotal_levels", "ints", "指标表：哪几级分组有小计行，如 1, 2", 8,
+        blocks=("indicators",)),
+    Col("小计行名称", "subtotal_label", "text", "指标表：小计行的名称，默认“小计”", 10,
+        blocks=("indicators",)),
+    Col("小计位置", "subtotal_position", "choice", "指标表：小计行在分组各行之后或之前", 8,
+        POSITIONS, blocks=("indicators",)),
+    Col("合计位置", "total_position", "choice", "指标表：合计行在表末或表头之下", 8, POSITIONS,
         blocks=("indicators",)),
     Col("文字", "text", "text", "说明文字区块的内容", 30, blocks=("note",)),
     Col("横向", "landscape", "bool", "表页：横向打印", 6, BOOL_OPTIONS),  # a 表页 setting
@@ -164,10 +178,14 @@ GROUP_COLUMNS: Final = (
     Col("名称", "label", "text", "分组的中文名称", 24),
     Col("分组分值", "weight", "number", "分组的分值；其下各项相加须等于它", 8),
     Col("行数", "rows", "int", "最末一级分组：由单位填写的空行数（与“行”预设行二选一）", 6),
+    Col("小计", "subtotal", "bool", "是否给这一组一行小计（默认：一级分组与写了分值的分组有）", 6,
+        BOOL_OPTIONS),
 )  # fmt: skip
 # After these come one column per indicator column key, headed “标签（key）”: the values a
 # preset row fixes; `{type: percent}` there changes that cell's settings instead.
-PRESET_PROMPT: Final = '预设行中这一列的固定值；写 {type: percent, …} 则改这一格的设置；"" 为空文字'
+PRESET_PROMPT: Final = (
+    '预设行中这一列的固定值；写 {type: percent, …} 则改这一格的设置；"" 为空文字，~ 为本行不适用'
+)
 
 # ---- 规则, 校验, 选项, 等次 -----------------------------------------------------------------------------
 RULE_COLUMNS: Final = (
