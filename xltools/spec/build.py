@@ -480,8 +480,15 @@ def build(
 
 
 def build_from(
-    raw: Mapping[str, Any], path: Path, problems: ProblemList, *, schema: bool = True
+    raw: Mapping[str, Any],
+    path: Path,
+    problems: ProblemList,
+    *,
+    schema: bool = True,
+    sha256: str | None = None,
 ) -> Spec | None:
+    """The spec of ``raw`` (read from ``path``); ``sha256`` stands for the file's when the
+    spec was not read from YAML (an authoring workbook: the digest of its YAML text)."""
     from .schema import schema_problems  # the structural pass first, lines from the YAML
 
     for problem in schema_problems(raw) if schema else []:
@@ -537,7 +544,7 @@ def build_from(
         grade_bands=builder.bands,
         choice_lists=builder.choice_lists,
         source=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=sha256 or hashlib.sha256(path.read_bytes()).hexdigest(),
         accepts=tuple(int(v) for v in raw.get("accepts") or ()),
         previous=_previous(raw.get("previous")),
         old_versions=str(raw.get("old_versions") or "accept"),
