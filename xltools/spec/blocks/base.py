@@ -52,6 +52,18 @@ class BlockBuilder:
 
         def row_checks(self, raw: Any, row: Mapping[str, str], prefix: str) -> None: ...
 
+    def block_id(self, raw: Any, what: str) -> str:
+        """A block's id as field ids can use it: a bad one is reported, then made safe, so that
+        one typo gives one problem and not a crash further on."""
+        text = str(raw.get("id", ""))
+        if ID_PATTERN.match(text):
+            return text
+        self.problem(
+            "spec-bad-id", f"{what}的 id “{text}” 不合规：只能用小写字母、数字和下划线，并以字母开头",
+            raw, "id",
+        )  # fmt: skip
+        return safe_id(text)
+
     def _columns(self, raw: Any, where: Any) -> list[dict[str, Any]]:
         if not isinstance(raw, list) or not raw:
             self.problem("spec-schema", "需要 columns 列表（每列 key 与 label）", where)
@@ -113,6 +125,11 @@ class BlockBuilder:
             for field_id in members:
                 self.row_members[field_id] = members
         return row
+
+
+def safe_id(text: str) -> str:
+    """``text`` made into an id (after its problem is reported): expressions can name it."""
+    return "x" + re.sub(r"[^a-z0-9_]", "_", text.lower())
 
 
 def _opt_str(value: Any) -> str | None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ...expr import Name, parse
+from ...expr import ExpressionError, Name, parse
 from ..model import Block, Check, Column, Field, IndicatorBlock, IndicatorGroup
 from ..source import line_of
-from .base import ID_PATTERN, BlockBuilder, _fmt, _opt_float, _opt_str
+from .base import ID_PATTERN, BlockBuilder, _fmt, _opt_float, _opt_str, safe_id
 
 # The standard indicator row of 项目支出 / 部门整体 自评表 (domain.md, forms A and B).
 STANDARD_INDICATOR_COLUMNS: list[dict[str, Any]] = [
@@ -86,7 +86,7 @@ class IndicatorBlocks(BlockBuilder):
     """``kind: indicators``."""
 
     def indicator_block(self, raw: Mapping[str, Any]) -> Block:
-        block_id = str(raw.get("id", ""))
+        block_id = self.block_id(raw, "指标表")
         title = _opt_str(raw.get("title"))
         levels = [str(x) for x in raw.get("levels") or ["一级指标", "二级指标"]]
         columns_raw = raw.get("columns", "standard")
@@ -221,6 +221,7 @@ class IndicatorBlocks(BlockBuilder):
             self.problem(
                 "spec-bad-id", f"指标分组 “{label}” 需要 key（小写字母、数字、下划线）", raw
             )
+            key = safe_id(key)  # reported: build on with an id expressions can name
         if depth > len(levels):
             self.problem(
                 "spec-schema",
@@ -322,8 +323,12 @@ class IndicatorBlocks(BlockBuilder):
         self, field_id: str, parts: list[str], path: tuple[str, ...], where: Any
     ) -> None:
         source = f"SUM({', '.join(parts)})" if parts else "0"
+        try:
+            formula = parse(source)
+        except ExpressionError:
+            return  # a bad block or group id, reported where it is written
         self.add_field(
-            Field(id=field_id, label=path[-1], path=path, type="number", formula=parse(source),
+            Field(id=field_id, label=path[-1], path=path, type="number", formula=formula,
                   formula_source=source, input=False, sheet=self.sheet, line=line_of(where)),
             where,
         )  # fmt: skip
