@@ -163,3 +163,42 @@ def test_a_roster_is_not_a_manifest(sent: tuple[Path, dict[str, Path], Path]) ->
         main, ["check", str(copies["T001"]), "--manifest", str(latin), "--no-copy"]
     )
     assert result.exit_code == 2 and "[manifest-encoding]" in result.output
+
+
+def test_merge_and_status_hold_returns_to_the_manifest(
+    sent: tuple[Path, dict[str, Path], Path],
+) -> None:
+    """The same rule where the returns are merged and chased: a self-made copy is not
+    accepted, and its bureau is told why."""
+    manifest, copies, tmp = sent
+    inbox = tmp / "inbox"
+    inbox.mkdir()
+    _fill(copies["T002"], inbox / "白石县.xlsx")
+    forged = tmp / "forged_for_merge.xlsx"
+    generate_template(
+        SPEC,
+        forged,
+        prefill=PREFILLED | {"ind_output_quantity_1_weight": 5},
+        bureau_id="T001",
+        bureau_name="青禾县医保局",
+    )
+    _fill(forged, inbox / "青禾县.xlsx")
+    runner = CliRunner()
+    plain = runner.invoke(
+        main, ["merge", str(inbox), "-o", str(tmp / "plain.xlsx"), "--json", "--workers", "1"]
+    )
+    assert plain.exit_code == 0, plain.output  # without the manifest both are taken
+    held = runner.invoke(
+        main,
+        ["merge", str(inbox), "-o", str(tmp / "held.xlsx"), "--json", "--workers", "1",
+         "--manifest", str(manifest)],
+    )  # fmt: skip
+    assert held.exit_code == 1, held.output
+    document = json.loads(held.stdout)
+    assert document["accepted"] == 1 and document["rejected"] == 1
+    assert "不是下发给该单位的那一份" in held.stdout
+    status = runner.invoke(main, ["status", str(manifest), str(inbox), "--json", "--workers", "1"])
+    bureaus = {b["bureau_id"]: b for b in json.loads(status.stdout)["bureaus"]}
+    assert bureaus["T002"]["status"] == "已采纳"
+    assert bureaus["T001"]["status"] == "已交待修改"
+    assert "下发" in bureaus["T001"]["reason"]

@@ -270,11 +270,14 @@ def _plain(name: str) -> str:
 def run_status(
     manifest: Path, returns: Sequence[str | Path], *, specs_dir: Path | None, workers: int | None
 ) -> StatusReport:
-    """Check the returns as merge does and line them up with the roster in ``manifest``."""
+    """Check the returns as merge does and line them up with the roster in ``manifest``; a
+    distribution manifest (with fingerprints) also holds each return to the copy issued."""
+    from .check.manifest import Manifest
     from .merge import merge
 
     bureaus = read_bureaus(manifest)
-    with merge(list(returns), specs_dir=specs_dir, workers=workers) as result:
+    issued = Manifest.of(manifest, bureaus) if Manifest.holds(bureaus) else None
+    with merge(list(returns), specs_dir=specs_dir, workers=workers, manifest=issued) as result:
         rows = result.manifest.to_dict("records")
         findings = result.findings
         errors = findings[findings["severity"] == "error"]

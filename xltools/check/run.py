@@ -82,7 +82,7 @@ def check_file(
         if manifest is not None:
             from .manifest import compare
 
-            compare(report, meta.get("fingerprint", ""), manifest)
+            compare(report, manifest)
         report.unit = report.bureau_name or next(
             (str(values[f]) for f in UNIT_FIELDS if isinstance(values.get(f), str) and values[f]),
             "",
