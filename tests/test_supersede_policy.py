@@ -265,7 +265,7 @@ def test_the_demo_keeps_the_clean_copy(tmp_path: Path) -> None:
     lines: list[str] = []
     run_demo(tmp_path / "out", lines.append)
     text = "\n".join(lines)
-    assert "输入 10 个文件：采纳 6，被替代 1，未采纳 3" in text
+    assert "输入 11 个文件：采纳 7，被替代 1，未采纳 3" in text
     (superseded,) = [line for line in lines if line.strip().startswith("被替代")]
     assert "粗心填写_project_expense_2023.xlsx" in superseded
     assert "另有错误更少的一份：project_expense_2023.xlsx" in superseded
