@@ -62,9 +62,9 @@ def check_upload(
     copy = scratch / f"{secrets.token_hex(8)}.checked.xlsx"
     result = check_one(blob, registry, limits, copy_to=copy, display=name)
     report = result.report
-    _stamp_findings(report, bureau)
     rejected = _rejection(report.findings, bool(report.template))
-    if rejected is None:
+    if rejected is None and not report.blank:  # a return merge could take: but whose is it?
+        _stamp_findings(report, bureau)
         mine = [f for f in report.findings if f.code.startswith("serve-wrong-")]
         if mine:
             rejected = (mine[0].code, mine[0].message)
@@ -81,8 +81,6 @@ def check_upload(
 
 def _stamp_findings(report: Report, bureau: BureauRecord) -> None:
     """What the workbook's distribution stamp says against the token that sent it."""
-    if not report.template:
-        return
     if report.bureau_id and report.bureau_id != bureau.bureau_id:
         report.add(
             Finding(
