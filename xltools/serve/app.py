@@ -594,7 +594,7 @@ class _Headers(BaseHTTPMiddleware):
         response.headers.setdefault("cache-control", "no-store")
         response.headers["x-content-type-options"] = "nosniff"
         response.headers["x-frame-options"] = "DENY"
-        response.headers["referrer-policy"] = "no-referrer"
+        response.headers["referrer-policy"] = "same-origin"  # no-referrer makes Origin "null"
         response.headers["content-security-policy"] = (
             "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; "
             "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
