@@ -11,6 +11,8 @@ import io
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -208,6 +210,25 @@ def test_a_return_stamped_for_another_bureau_is_refused(
     assert answer["verdict"] == "rejected" and answer["code"] == "serve-wrong-bureau"
     assert "S003" in answer["reason"] and "不是本单位" in answer["reason"]
     assert "未采纳" in browser.get(answer["url"]).text
+    copy = browser.get(f"{answer['url']}/checked")
+    with zipfile.ZipFile(io.BytesIO(copy.content)) as package:
+        texts = b"".join(package.read(n) for n in package.namelist() if n.endswith(".xml"))
+    assert "不是本单位".encode() in texts  # the checked copy says so too
+
+
+def test_check_does_not_load_the_web_stack(tmp_path: Path) -> None:
+    probe = (
+        "import sys\nfrom xltools.cli import main\n"
+        "sys.argv = ['xltools', 'check', sys.argv[1], '--no-copy']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('starlette', 'uvicorn', 'jinja2', 'multipart', 'anyio') "
+        "if m in sys.modules))"
+    )
+    template = Path(__file__).resolve().parent.parent / "templates" / "department_overall_v1.xlsx"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(template)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_the_officer_page_needs_its_credential(tmp_path: Path, returns: dict[str, Path]) -> None:

@@ -15,10 +15,10 @@ Runs in a worker thread (never on the event loop). The verdict:
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from ..check.files import check_one
 from ..check.report import Finding, Report
@@ -68,6 +68,8 @@ def check_upload(
         mine = [f for f in report.findings if f.code.startswith("serve-wrong-")]
         if mine:
             rejected = (mine[0].code, mine[0].message)
+            if result.copy is not None:  # the copy says so too, on its first screen
+                _rewrite_copy(blob, result.copy, report)
     if report.blank:
         verdict, (code, reason) = "blank", rejected or ("return-blank", "未填写")
     elif rejected is not None:
@@ -116,5 +118,9 @@ def _stamp_findings(report: Report, bureau: BureauRecord) -> None:
         )
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    return report.to_dict()
+def _rewrite_copy(blob: Path, copy: Path, report: Report) -> None:
+    from ..check.annotate import write_checked_copy
+
+    # the copy was written from this very file a moment ago: it can be written again
+    with contextlib.suppress(ValueError):
+        write_checked_copy(blob, copy, report)
