@@ -411,3 +411,26 @@ def test_the_command_needs_a_roster_and_the_demo_prepares_one(tmp_path: Path) ->
     first = tokens(tmp_path / "demo")
     client(config(tmp_path / "demo", manifest))
     assert tokens(tmp_path / "demo") == first
+
+
+def test_a_changed_roster_adds_tokens_and_retires_the_removed(
+    tmp_path: Path, returns: dict[str, Path]
+) -> None:
+    browser, data = _app(tmp_path, returns)
+    first = tokens(data)
+    smaller = tmp_path / "名册.csv"  # S004 dropped, S009 added
+    smaller.write_text(
+        "bureau_id,bureau_name\nS001,梧桐县医保局\nS002,石桥县医保局\nS003,临川区医保局\n"
+        "S009,新增单位\n",
+        encoding="utf-8",
+    )
+    later = client(config(data, smaller))
+    now = tokens(data)
+    assert {k: now[k] for k in first} == first and set(now) == set(first) | {"S009"}
+    value = csrf(later)
+    refused = later.post("/login", data={"csrf": value, "token": first["S004"]})
+    assert refused.status_code == 403 and "serve-bad-token" in refused.text
+    sign_in(later, now["S009"])
+    sign_in_officer(later, officer_secret(data))
+    page = later.get("/officer").text
+    assert "名册 4 个单位" in page and "新增单位" in page and "bureau-off-roster" in page

@@ -73,7 +73,7 @@ _TEMPLATES = {
 </form>
 <h2>本单位的提交记录</h2>
 {% if submissions %}<table><tr><th>编号</th><th>文件</th><th>收到时间（UTC）</th><th>检查结果</th><th>错误</th><th>警告</th><th></th></tr>
-{% for s in submissions|reverse %}<tr><td>{{ s.id }}</td><td>{{ s.filename }}</td><td>{{ s.received }}</td>
+{% for s in submissions|reverse %}<tr><td>{{ s.id }}</td><td>{{ s.filename }}</td><td>{{ s.received|when }}</td>
 <td class="{{ s.verdict }}">{{ labels[s.verdict] }}</td><td>{{ s.errors }}</td><td>{{ s.warnings }}</td>
 <td><a href="/bureau/submissions/{{ s.id }}">查看</a></td></tr>{% endfor %}</table>
 {% else %}<p>尚未上传。</p>{% endif %}{% endblock %}""",
@@ -83,7 +83,7 @@ _TEMPLATES = {
 <h1>检查结果：<span id="verdict" class="{{ s.verdict }}">{{ labels[s.verdict] }}</span></h1>
 <div class="box"><p id="summary">{{ sentence }}</p>
 <p>文件：{{ s.filename }}（{{ s.bytes }} 字节，SHA-256 <span class="code">{{ s.sha256[:16] }}…</span>），
-收到时间 {{ s.received }}（UTC），提交编号 {{ s.id }}。</p>
+收到时间 {{ s.received|when }}（UTC），提交编号 {{ s.id }}。</p>
 {% if copy_url %}<p><a id="checked-copy" href="{{ copy_url }}">下载检查后副本</a>（第一张工作表“校验结果”列出每个问题，问题单元格已标色）</p>{% endif %}
 </div>
 {% if findings %}<h2>发现的问题</h2><table><tr><th>类别</th><th>位置</th><th>说明</th><th>代码</th></tr>
@@ -104,17 +104,17 @@ _TEMPLATES = {
 <div id="merge-progress" {% if not running %}hidden{% endif %} data-merge="{{ running or '' }}">
 <progress id="merge-bar" max="100" value="0"></progress> <span id="merge-status">汇总中…</span></div>
 {% if merges %}<table><tr><th>编号</th><th>开始（UTC）</th><th>状态</th><th>结果</th><th></th></tr>
-{% for m in merges %}<tr><td>{{ m.id }}</td><td>{{ m.started }}</td><td>{{ merge_states[m.state] }}（{{ m.done }}/{{ m.total }}）</td>
+{% for m in merges %}<tr><td>{{ m.id }}</td><td>{{ m.started|when }}</td><td>{{ merge_states[m.state] }}（{{ m.done }}/{{ m.total }}）</td>
 <td>{{ m.line }}</td><td>{% if m.summary_sha256 %}<a href="/officer/merges/{{ m.id }}/summary.xlsx">下载汇总工作簿</a>{% endif %}</td></tr>{% endfor %}</table>{% endif %}
 </div>
 <h2>全部提交（{{ submissions|length }}）</h2>
 <table id="submissions"><tr><th>编号</th><th>单位</th><th>文件</th><th>收到时间（UTC）</th><th>检查结果</th><th>错误</th><th>警告</th><th>原因</th><th></th></tr>
-{% for s in submissions|reverse %}<tr><td>{{ s.id }}</td><td>{{ s.bureau_id }}</td><td>{{ s.filename }}</td><td>{{ s.received }}</td>
+{% for s in submissions|reverse %}<tr><td>{{ s.id }}</td><td>{{ s.bureau_id }}</td><td>{{ s.filename }}</td><td>{{ s.received|when }}</td>
 <td class="{{ s.verdict }}">{{ labels[s.verdict] }}</td><td>{{ s.errors }}</td><td>{{ s.warnings }}</td><td>{{ s.reason }}</td>
 <td><a href="/officer/submissions/{{ s.id }}">问题</a> · <a href="/officer/submissions/{{ s.id }}/original">原件</a></td></tr>{% endfor %}</table>
 <h2>操作记录（最近 {{ decisions|length }} 条）</h2>
 <table><tr><th>时间（UTC）</th><th>操作者</th><th>操作</th><th>提交</th><th>说明</th></tr>
-{% for d in decisions %}<tr><td>{{ d.at }}</td><td>{{ d.actor }}</td><td class="code">{{ d.action }}</td><td>{{ d.submission_id or '' }}</td><td>{{ d.detail }}</td></tr>{% endfor %}</table>
+{% for d in decisions %}<tr><td>{{ d.at|when }}</td><td>{{ d.actor }}</td><td class="code">{{ d.action }}</td><td>{{ d.submission_id or '' }}</td><td>{{ d.detail }}</td></tr>{% endfor %}</table>
 {% endblock %}""",
     "error.html": """{% extends "base.html" %}{% block title %}出错了{% endblock %}{% block body %}
 <h1>无法完成请求</h1><p class="errors" id="message">{{ message }}</p>
@@ -191,6 +191,14 @@ _ENV = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+
+
+def _when(value: object) -> str:
+    """``2026-12-03T11:48:54+00:00`` as ``2026-12-03 11:48:54``: every time shown is UTC."""
+    return str(value or "").replace("T", " ").removesuffix("+00:00")
+
+
+_ENV.filters["when"] = _when
 
 
 def render(name: str, **context: Any) -> str:

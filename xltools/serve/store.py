@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS bureaus (
     bureau_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     template TEXT NOT NULL DEFAULT '',
-    token_hash TEXT NOT NULL UNIQUE
+    token_hash TEXT NOT NULL UNIQUE,
+    active INTEGER NOT NULL DEFAULT 1  -- 0: no longer on the roster (its records stay)
 );
 CREATE TABLE IF NOT EXISTS officer (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -193,12 +194,15 @@ class Store:
     # -- bureaus, officer, sessions --------------------------------------------------
 
     def bureaus(self) -> list[BureauRecord]:
-        rows = self._all("SELECT bureau_id, name, template FROM bureaus ORDER BY bureau_id")
+        rows = self._all(
+            "SELECT bureau_id, name, template FROM bureaus WHERE active = 1 ORDER BY bureau_id"
+        )
         return [BureauRecord(r["bureau_id"], r["name"], r["template"]) for r in rows]
 
     def bureau(self, bureau_id: str) -> BureauRecord | None:
         rows = self._all(
-            "SELECT bureau_id, name, template FROM bureaus WHERE bureau_id = ?", bureau_id
+            "SELECT bureau_id, name, template FROM bureaus WHERE bureau_id = ? AND active = 1",
+            bureau_id,
         )
         return (
             BureauRecord(rows[0]["bureau_id"], rows[0]["name"], rows[0]["template"])
@@ -219,12 +223,24 @@ class Store:
     def update_bureau(self, bureau: BureauRecord) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE bureaus SET name = ?, template = ? WHERE bureau_id = ?",
+                "UPDATE bureaus SET name = ?, template = ?, active = 1 WHERE bureau_id = ?",
                 (bureau.name, bureau.template, bureau.bureau_id),
             )
 
+    def keep_only(self, bureau_ids: set[str]) -> list[str]:
+        """Bureaus no longer on the roster are set aside (their tokens stop working, their
+        records stay); the ids set aside just now."""
+        gone = [b.bureau_id for b in self.bureaus() if b.bureau_id not in bureau_ids]
+        with self._tx() as db:
+            db.executemany(
+                "UPDATE bureaus SET active = 0 WHERE bureau_id = ?", [(g,) for g in gone]
+            )
+        return gone
+
     def bureau_by_token_hash(self, token_hash: str) -> str | None:
-        rows = self._all("SELECT bureau_id FROM bureaus WHERE token_hash = ?", token_hash)
+        rows = self._all(
+            "SELECT bureau_id FROM bureaus WHERE token_hash = ? AND active = 1", token_hash
+        )
         return str(rows[0]["bureau_id"]) if rows else None
 
     def officer_hash(self) -> str | None:

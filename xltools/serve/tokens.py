@@ -39,8 +39,9 @@ def same(a: str, b: str) -> bool:
 
 
 def issue_tokens(store: Store, bureaus: Sequence[BureauRecord], tokens_file: Path) -> int:
-    """A token for every bureau that has none yet (names and templates updated); the number
-    issued. The new tokens are added to ``tokens_file``."""
+    """A token for every bureau that has none yet (names and templates updated; a bureau no
+    longer on the roster set aside); the number issued. The new tokens are added to
+    ``tokens_file``."""
     issued: list[dict[str, str]] = []
     for bureau in bureaus:
         if store.has_bureau(bureau.bureau_id):
@@ -56,6 +57,8 @@ def issue_tokens(store: Store, bureaus: Sequence[BureauRecord], tokens_file: Pat
                 "token": token,
             }
         )
+    for gone in store.keep_only({b.bureau_id for b in bureaus}):
+        store.log("system", "bureau-off-roster", f"{gone} 不在名册中：其口令停用，记录保留")
     if issued:
         rows = _read(tokens_file) + issued
         _write(tokens_file, rows)
