@@ -8,13 +8,14 @@ from pathlib import Path
 
 import click
 
+from ..cli_zh import ChineseCommand  # before the command is declared: click's texts in Chinese
 from .config import MB, ServeConfig
 
 EXIT_USAGE = 2
 DEMO_DATA = Path("xltools-serve-demo")
 
 
-@click.command("serve")
+@click.command("serve", cls=ChineseCommand)
 @click.option(
     "--roster",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -27,18 +28,24 @@ DEMO_DATA = Path("xltools-serve-demo")
     default=None,
     help="数据文件夹：记录、上传的文件、tokens.csv、officer.txt（默认 xltools-serve-data；--demo 时 xltools-serve-demo）",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只对本机）")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option(
-    "--max-upload-mb", type=click.IntRange(1, 1024), default=20, show_default=True,
+    "--host", metavar="地址", default="127.0.0.1", show_default=True,
+    help="监听地址（默认只对本机；对单位网络开放请用 TLS 反向代理，见 README）",
+)  # fmt: skip
+@click.option(
+    "--port", metavar="端口", type=click.IntRange(1, 65535), default=8000, show_default=True,
+    help="监听端口",
+)  # fmt: skip
+@click.option(
+    "--max-upload-mb", metavar="整数", type=click.IntRange(1, 1024), default=20, show_default=True,
     help="单个上传文件的大小上限（MB）",
 )  # fmt: skip
 @click.option(
-    "--max-uploads", type=click.IntRange(1), default=30, show_default=True,
+    "--max-uploads", metavar="整数", type=click.IntRange(1), default=30, show_default=True,
     help="每个单位（令牌）最多上传次数",
 )  # fmt: skip
 @click.option(
-    "--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+    "--workers", metavar="整数", type=click.IntRange(1, 64), default=2, show_default=True,
     help="同时进行的检查数",
 )  # fmt: skip
 @click.option(
