@@ -116,8 +116,10 @@ def test_errors_are_explained_in_chinese_and_a_correction_supersedes(
     assert "检查不通过" in page and "value-required" in page
     for finding in first["report"]["findings"]:
         assert CJK.search(finding["message"])
+    assert "本单位当前状态：已交待修改" in re.sub(r"<[^>]+>", "", browser.get("/bureau").text)
     second = upload(browser, value, returns["corrected"]).json()
     assert second["verdict"] == "passed"
+    assert "本单位当前状态：已采纳" in re.sub(r"<[^>]+>", "", browser.get("/bureau").text)
     officer = client(config(data, returns["manifest"]))
     sign_in_officer(officer, officer_secret(data))
     status = officer.get("/officer").text

@@ -238,11 +238,13 @@ async def bureau_page(request: Request) -> Response:
     except Refused:
         return RedirectResponse("/", 303)
     service = _service(request)
+    submissions = service.store.submissions(bureau.bureau_id)
     return _page(
         request,
         "bureau.html",
         bureau=bureau,
-        submissions=service.store.submissions(bureau.bureau_id),
+        mine=roster_status([bureau], submissions).bureaus[0],
+        submissions=submissions,
         limit_mb=f"{service.config.max_upload_bytes / 1024 / 1024:g}",
         max_uploads=service.config.max_uploads_per_bureau,
     )

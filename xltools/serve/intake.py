@@ -75,7 +75,9 @@ def check_upload(
     elif rejected is not None:
         verdict, (code, reason) = "rejected", rejected
     elif not report.valid:
-        verdict, code, reason = "errors", "", f"{report.count('error')} 个错误"
+        first = next(f for f in report.sorted_findings() if f.severity == "error")
+        verdict, code = "errors", first.code
+        reason = f"{report.count('error')} 个错误，如：{first.message}"
     else:
         verdict, code, reason = "passed", "", ""
     return Checked(report, verdict, code, reason, result.copy)

@@ -62,6 +62,8 @@ _TEMPLATES = {
     + _LOGOUT
     + """{% endblock %}{% block body %}
 <h1>上传自评表</h1>
+<p id="my-status">本单位当前状态：<strong class="status-{{ mine.code }}">{{ mine.status }}</strong>
+{% if mine.reason %}（{{ mine.reason }}）{% endif %}{% if mine.latest_file %}，采用的提交：{{ mine.latest_file }}{% endif %}</p>
 <form id="upload" method="post" action="/bureau/upload" enctype="multipart/form-data" class="box">
 <input type="hidden" name="csrf" value="{{ csrf }}">
 <label>填好的自评表（.xlsx）：<input type="file" name="file" id="file" accept=".xlsx,.xlsm,.xls" required></label>
