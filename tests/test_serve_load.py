@@ -9,6 +9,7 @@ import hashlib
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -102,3 +103,33 @@ def test_fifty_concurrent_uploads_nothing_lost(
     assert len({r[2] for r in rows}) == 50  # fifty different returns, fifty blobs
     assert f"名册 {BUREAUS} 个单位：已采纳 {BUREAUS}，已交待修改 0，未交 0" in page
     assert f"被替代的旧文件 {BUREAUS * (EACH - 1)} 个" in page
+
+
+def test_the_real_server_cuts_an_oversize_upload_off_and_keeps_answering(
+    load: tuple[Path, dict[str, list[Path]]], tmp_path: Path
+) -> None:
+    manifest, files = load
+    data = tmp_path / "data"
+    with running(config(data, manifest, max_upload_bytes=1_000_000)) as base:
+        browser, value = _session(base, tokens(data)["S001"])
+
+        def body() -> Iterator[bytes]:  # 30 MB without a Content-Length
+            yield b'--bb\r\nContent-Disposition: form-data; name="file"; filename="x.xlsx"\r\n\r\n'
+            for _ in range(300):
+                yield bytes(100_000)
+            yield b"\r\n--bb--\r\n"
+
+        headers = {"x-csrf-token": value, "accept": "application/json"}
+        answer = browser.post(
+            "/bureau/upload",
+            content=body(),
+            headers={**headers, "content-type": "multipart/form-data; boundary=bb"},
+        )
+        assert answer.status_code == 413, answer.text
+        assert answer.json()["code"] == "serve-upload-too-large"
+        with files["S001"][0].open("rb") as stream:
+            good = browser.post(
+                "/bureau/upload", files={"file": ("a.xlsx", stream)}, headers=headers
+            )
+        assert good.status_code == 200 and good.json()["verdict"] == "passed"
+        browser.close()

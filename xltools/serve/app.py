@@ -51,6 +51,7 @@ from .security import (
     check_csrf,
     check_origin,
     display_name,
+    drain,
     limited_receive,
     new_csrf,
     new_session,
@@ -60,6 +61,7 @@ from .store import BureauRecord, Store, Submission, now
 from .tokens import digest, ensure_officer, issue_tokens, same
 
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the small fields beside the file
+DRAIN_CAP = 64 * 1024 * 1024  # what is read and dropped of a refused body, so its answer arrives
 
 
 class Service:
@@ -261,10 +263,15 @@ async def upload(request: Request) -> Response:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + FORM_OVERHEAD:
         service.store.log(f"bureau:{bureau.bureau_id}", "upload-too-large", f"{declared} 字节")
+        if int(declared) <= DRAIN_CAP:
+            await drain(request.receive, DRAIN_CAP)
         raise TooLarge(limit)
     service.reserve(bureau.bureau_id)
     try:
         return await _receive(request, service, bureau, limit, sent_csrf is not None)
+    except TooLarge:
+        await drain(request.receive, DRAIN_CAP)
+        raise
     finally:
         service.release(bureau.bureau_id)
 

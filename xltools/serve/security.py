@@ -65,6 +65,20 @@ def limited_receive(receive: Receive, limit: int) -> Receive:
     return wrapped
 
 
+async def drain(receive: Receive, cap: int) -> None:
+    """Read and drop what is left of a refused body, up to ``cap`` bytes: a client that is
+    still sending when the answer comes and the connection closes may lose the answer (the
+    peer's reset discards it). Past ``cap`` the connection is closed all the same."""
+    seen = 0
+    while seen <= cap:
+        message = await receive()
+        if message.get("type") != "http.request":
+            return
+        seen += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
+
+
 def new_csrf() -> str:
     return secrets.token_urlsafe(24)
 
