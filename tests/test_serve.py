@@ -125,6 +125,7 @@ def test_errors_are_explained_in_chinese_and_a_correction_supersedes(
     status = officer.get("/officer").text
     assert "名册 4 个单位：已采纳 1，已交待修改 0，未交 3" in status
     assert "被替代的旧文件 1 个" in status
+    assert "第 1 号提交（石桥县_初稿.xlsx）被第 2 号提交替代" in status  # and logged so
 
 
 def test_the_officer_sees_status_submissions_log_and_merges(

@@ -40,19 +40,26 @@ from ..xlsx.limits import limits_from_env
 from . import pages
 from .config import ServeConfig
 from .intake import check_upload
-from .officer import MERGE_STATES, MergeJobs, accepted_submissions, roster_status
+from .officer import (
+    CANDIDATE,
+    MERGE_STATES,
+    MergeJobs,
+    accepted_submissions,
+    current,
+    roster_status,
+)
 from .security import (
     CSRF_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
     SESSION_COOKIE,
+    LimitedReceive,
     Refused,
     TooLarge,
     check_csrf,
     check_origin,
     display_name,
     drain,
-    limited_receive,
     new_csrf,
     new_session,
     session_expiry,
@@ -148,7 +155,7 @@ async def _post_guard(request: Request) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        limited = Request(request.scope, limited_receive(request.receive, FORM_OVERHEAD))
+        limited = Request(request.scope, LimitedReceive(request.receive, FORM_OVERHEAD))
         try:
             async with limited.form(max_files=0, max_fields=10) as data:
                 form = {k: v for k, v in data.items() if isinstance(v, str)}
@@ -267,20 +274,27 @@ async def upload(request: Request) -> Response:
             await drain(request.receive, DRAIN_CAP)
         raise TooLarge(limit)
     service.reserve(bureau.bureau_id)
+    body = LimitedReceive(request.receive, limit + FORM_OVERHEAD)
     try:
-        return await _receive(request, service, bureau, limit, sent_csrf is not None)
+        return await _receive(request, body, service, bureau, limit, sent_csrf is not None)
     except TooLarge:
-        await drain(request.receive, DRAIN_CAP)
+        if not body.ended:
+            await drain(request.receive, DRAIN_CAP)
         raise
     finally:
         service.release(bureau.bureau_id)
 
 
 async def _receive(
-    request: Request, service: Service, bureau: BureauRecord, limit: int, csrf_done: bool
+    request: Request,
+    body: LimitedReceive,
+    service: Service,
+    bureau: BureauRecord,
+    limit: int,
+    csrf_done: bool,
 ) -> Response:
     actor = f"bureau:{bureau.bureau_id}"
-    limited = Request(request.scope, limited_receive(request.receive, limit + FORM_OVERHEAD))
+    limited = Request(request.scope, body)
     try:
         async with limited.form(max_files=1, max_fields=5) as form:
             if not csrf_done:
@@ -314,6 +328,7 @@ async def _receive(
         ),
         limiter=service.limiter,
     )
+    before = current(service.store.submissions(bureau.bureau_id)).get(bureau.bureau_id)
     copy_sha = None
     if checked.copy is not None:
         copy_sha = service.store.put_file(checked.copy)
@@ -341,6 +356,13 @@ async def _receive(
         + (f"（{checked.code}）" if checked.code else "")
         + f"，错误 {report.count('error')}，警告 {report.count('warning')}",
     )
+    if before is not None and checked.verdict in CANDIDATE:
+        service.store.log(
+            actor,
+            "superseded",
+            f"第 {before.id} 号提交（{before.filename}）被第 {number} 号提交替代：单位重新上传",
+            before.id,
+        )
     url = f"/bureau/submissions/{number}"
     if _wants_json(request):
         return JSONResponse(

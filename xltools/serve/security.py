@@ -49,26 +49,32 @@ class TooLarge(Refused):
         )
 
 
-def limited_receive(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises :class:`TooLarge` once more than ``limit`` body bytes came."""
-    seen = 0
+class LimitedReceive:
+    """An ASGI ``receive`` that raises :class:`TooLarge` once more than ``limit`` body bytes
+    came; ``ended`` tells whether the client's body is all in (then nothing is left to
+    drain: one more ``receive`` would wait for the client to go away)."""
 
-    async def wrapped() -> Message:
-        nonlocal seen
-        message = await receive()
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self._receive, self.limit = receive, limit
+        self.seen, self.ended = 0, False
+
+    async def __call__(self) -> Message:
+        message = await self._receive()
         if message.get("type") == "http.request":
-            seen += len(message.get("body", b""))
-            if seen > limit:
-                raise TooLarge(limit)
+            self.seen += len(message.get("body", b""))
+            self.ended = not message.get("more_body", False)
+            if self.seen > self.limit:
+                raise TooLarge(self.limit)
+        else:
+            self.ended = True
         return message
-
-    return wrapped
 
 
 async def drain(receive: Receive, cap: int) -> None:
     """Read and drop what is left of a refused body, up to ``cap`` bytes: a client that is
     still sending when the answer comes and the connection closes may lose the answer (the
-    peer's reset discards it). Past ``cap`` the connection is closed all the same."""
+    peer's reset discards it). Past ``cap`` the connection is closed all the same. Call it
+    only while the body has not ended."""
     seen = 0
     while seen <= cap:
         message = await receive()
