@@ -169,7 +169,8 @@ class Store:
                 os.unlink(temporary)
 
     def put_file(self, path: Path) -> str:
-        """Add a file written elsewhere (a checked copy, a summary) by its SHA-256."""
+        """Move a file written in the data folder (a checked copy, a summary) into the store;
+        its SHA-256."""
         digest = hashlib.sha256()
         with path.open("rb") as stream:
             while chunk := stream.read(1024 * 1024):
@@ -179,10 +180,13 @@ class Store:
         return sha
 
     def _link(self, path: Path, sha: str) -> None:
+        """``path`` becomes ``blobs/<sha>`` unless that blob exists (it has these very bytes:
+        it is never replaced), then goes; the blob is made read-only."""
         target = self.blobs / sha
-        os.chmod(path, 0o444)
-        with contextlib.suppress(FileExistsError):  # an existing blob has these very bytes
-            os.link(path, target)  # never replaces
+        with contextlib.suppress(FileExistsError):
+            os.link(path, target)  # fails rather than replace
+        os.unlink(path)  # before the blob is read-only: a read-only name cannot go on Windows
+        os.chmod(target, 0o444)
 
     def blob(self, sha: str) -> Path | None:
         """The blob's path, only for a well-formed digest that is in the store."""
