@@ -42,6 +42,8 @@ def _run(*args: str) -> tuple[int, str]:
         ["merge", "--help"],
         ["spec", "--help"],
         ["spec", "lint", "--help"],
+        ["spec", "export", "--help"],
+        ["spec", "import", "--help"],
         ["generate", "--help"],
         ["fill", "--help"],
         ["describe", "--help"],

@@ -183,7 +183,8 @@ def _number_in(rule: Rule, rng: random.Random, edge: float) -> float | int:
              rng.choice([5, 10, 20, 30, 40, 50, 60, 90, 100])]
         )  # fmt: skip
         value = min(max(value, low), high)
-        value = round(value, rng.choice([0, 1, 2, 4]))
+        # rounded, then held in bounds again: round(1.5) is 2, above a 分值 of 1.5
+        value = min(max(round(value, rng.choice([0, 1, 2, 4])), low), high)
     if rule.kind == "whole":
         return int(round(min(max(value, low), high)))
     return float(value)

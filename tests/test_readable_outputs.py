@@ -155,12 +155,12 @@ def test_summary_opens_on_a_first_screen_with_the_status(demo: Path) -> None:
     column_a = [str(c.value or "") for c in ws["A"]]
     assert column_a[0] == "绩效自评表汇总"
     assert re.fullmatch(
-        r"汇总时间：\d{4}-\d\d-\d\d \d\d:\d\d\u3000\u3000共收到 10 个文件", column_a[1]
+        r"汇总时间：\d{4}-\d\d-\d\d \d\d:\d\d\u3000\u3000共收到 11 个文件", column_a[1]
     )
-    assert column_a[2] == "结论：采纳 6 份；3 份未采纳，需要催报；1 份被同一单位的另一份替代"
+    assert column_a[2] == "结论：采纳 7 份；3 份未采纳，需要催报；1 份被同一单位的另一份替代"
     assert column_a[3].startswith("下一步：通知下表所列 3 份未采纳文件的单位")
     counts = {r[0]: r[1] for r in ws.iter_rows(min_row=6, max_row=12, values_only=True)}
-    assert counts["收到的文件"] == 10 and counts["采纳"] == 6 and counts["未采纳"] == 3
+    assert counts["收到的文件"] == 11 and counts["采纳"] == 7 and counts["未采纳"] == 3
     texts = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
     assert "不是工作簿.xlsx" in texts  # the files to chase, by name
     # (the demo's file names hold template ids: 空白_department_overall.xlsx; a name is a name)
@@ -249,7 +249,7 @@ def test_rendered_summary_shows_the_status_first_and_repeats_headers(
     for text in (
         "绩效自评表汇总",
         "汇总时间：",
-        "结论：采纳6份；3份未采纳",
+        "结论：采纳7份；3份未采纳",
         "下一步：",
         "不是工作簿.xlsx",
     ):

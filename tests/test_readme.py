@@ -79,3 +79,43 @@ def test_each_python_command_names_a_script_and_its_options(words: list[str]) ->
     source = script.read_text(encoding="utf-8")
     for option in (w for w in words if w.startswith("--")):
         assert f'"{option}"' in source, (option, words)
+
+
+def _excel_example() -> dict[str, list[list[str]]]:
+    """The sheets of the README's workbook example: a sheet name, a blank line, its table."""
+    section = README.split("### 在 Excel 里写规范", 1)[1].split("\n## ", 1)[0]
+    tables = {}
+    for name, body in re.findall(r"^(\S+)\n\n((?:\|.*\|\n)+)", section, flags=re.M):
+        rows = [
+            [c.strip() for c in line.strip().strip("|").split("|")] for line in body.splitlines()
+        ]
+        tables[name] = [row for row in rows if not set("".join(row)) <= {"-"}]
+    return tables
+
+
+def test_the_excel_example_is_a_spec_that_generates(tmp_path: Path) -> None:
+    import openpyxl
+
+    from xltools.spec.workbook import read_workbook_spec
+
+    tables = _excel_example()
+    assert list(tables) == ["基本信息", "字段", "指标", "校验", "等次"]
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in tables.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append([int(c) if c.isdigit() else (c or None) for c in row])
+    workbook = tmp_path / "培训项目规范.xlsx"
+    book.save(workbook)
+    read = read_workbook_spec(workbook)
+    assert read.problems == []
+    section = README.split("### 在 Excel 里写规范", 1)[1]
+    shown = re.search(r"^```yaml\n(.*?)^```", section, flags=re.S | re.M)
+    assert shown is not None and read.yaml_text is not None
+    assert yaml.safe_load(read.yaml_text) == yaml.safe_load(shown.group(1))
+    template = tmp_path / "模板.xlsx"
+    result = CliRunner().invoke(main, ["generate", str(workbook), "-o", str(template)])
+    assert result.exit_code == 0, result.output
+    names = openpyxl.load_workbook(template).defined_names
+    assert {"unit_name", "rate", "ind_output_quantity_2_score", "total", "grade"} <= set(names)

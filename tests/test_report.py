@@ -327,7 +327,7 @@ def test_summary_report_counts_are_merges_own(merged: tuple[Path, dict[str, Any]
     report, accounting, _ = merged
     counts = next(t for t in tables(report) if t[0] == ["项目", "份数"])
     shown = {row[0]: int(row[1]) for row in counts[1:]}
-    assert shown["收到的文件"] == accounting["inputs"] == 10
+    assert shown["收到的文件"] == accounting["inputs"] == 11
     assert shown["采纳"] == accounting["accepted"]
     assert shown["被替代（同一单位另有一份被采纳）"] == accounting["superseded"] == 1
     assert shown["未采纳"] == accounting["rejected"] == 2

@@ -226,3 +226,13 @@ def test_did_you_mean_prefers_the_rows_own_cells(tmp_path: Path) -> None:
     lines = [line for line in output.splitlines() if "[spec-unknown-reference]" in line]
     assert lines and all("是否想写本行的 “weight”" in line for line in lines), lines
     assert "ind_weight" not in output
+
+
+def test_bad_ids_and_params_are_named_not_crashed_on() -> None:
+    """A bad block id or group key reached the builder's generated formulas, and a rule's
+    ``params: abc`` was called like a mapping: both ended in an internal error."""
+    path = Path(__file__).parent / "data" / "bad_ids_and_params.yaml"
+    code, output = _lint(path)
+    assert code == 1, output
+    assert "internal-error" not in output
+    assert output.count("[spec-bad-id]") == 2 and "[spec-rule-bad-setting]" in output

@@ -14,7 +14,7 @@ from .cli_zh import ChineseGroup  # before any command is declared: click's own 
 
 if TYPE_CHECKING:  # imported for real only by the commands that need them
     from .registry import Registry
-    from .spec import Spec
+    from .spec import Problem, Spec
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 141
@@ -60,7 +60,7 @@ def main() -> None:
 
 @main.group()
 def spec() -> None:
-    """规范文件（YAML）相关命令。"""
+    """规范文件（YAML，或在 Excel 里写的规范工作簿）相关命令。"""
 
 
 @spec.command("lint")
@@ -81,7 +81,7 @@ def spec_lint(paths: tuple[Path, ...]) -> None:
         sys.exit(EXIT_USAGE)
     count = 0
     for path in paths:
-        _, problems = lint_file(path)
+        problems = _lint_workbook(path) if _is_workbook(path) else lint_file(path)[1]
         for problem in problems:
             click.echo(str(problem))
         count += len(problems)
@@ -89,6 +89,102 @@ def spec_lint(paths: tuple[Path, ...]) -> None:
         click.echo(f"共 {count} 个问题，涉及 {len(paths)} 个规范文件。", err=True)
         sys.exit(EXIT_PROBLEMS)
     click.echo(f"{len(paths)} 个规范文件均无问题。", err=True)
+
+
+def _is_workbook(path: Path) -> bool:
+    """A spec written as a workbook (``xltools spec export``), not YAML."""
+    return path.suffix.lower() in (".xlsx", ".xlsm")
+
+
+def _lint_workbook(path: Path) -> list[Problem]:
+    from .spec.workbook import read_workbook_spec
+
+    return read_workbook_spec(path).problems
+
+
+def _load_any_spec(path: Path) -> Spec:
+    """The spec of a YAML file or of an authoring workbook; exit 1 listing its problems."""
+    from .spec import SpecError, load_spec
+
+    if _is_workbook(path):
+        from .spec.workbook import read_workbook_spec
+
+        read = read_workbook_spec(path)
+        problems, spec_obj = read.problems, read.spec
+    else:
+        try:
+            return load_spec(path)
+        except SpecError as error:
+            problems, spec_obj = error.problems, None
+    if spec_obj is not None and not problems:
+        return spec_obj
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    _fail(f"{path}: 规范有问题，未生成模板。请先运行 xltools spec lint。", EXIT_PROBLEMS)
+
+
+@spec.command("export")
+@click.argument(
+    "spec_path", metavar="规范文件", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出的规范工作簿（.xlsx）",
+)
+def spec_export(spec_path: Path, output: Path) -> None:
+    """把 YAML 规范写成可在 Excel 里编辑的规范工作簿（基本信息、字段、指标、规则、校验、选项、等次）。
+
+    退出码：0 已写出，1 规范中有工作簿容纳不了的内容（未写出），2 用法错误。
+    """
+    from .spec.workbook import export_spec
+
+    if output.suffix.lower() != ".xlsx":
+        _fail(f"[usage-output-not-xlsx] -o 应是 .xlsx 文件：{output}", EXIT_USAGE)
+    if _is_workbook(spec_path):
+        _fail(
+            f"[usage-spec-is-workbook] {spec_path} 已经是规范工作簿；要得到 YAML 请用 xltools spec import",
+            EXIT_USAGE,
+        )
+    problems = export_spec(spec_path, output)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        _fail(f"{spec_path}: 有 {len(problems)} 处无法写进规范工作簿，未写出。", EXIT_PROBLEMS)
+    click.echo(f"已写出规范工作簿 {output}")
+
+
+@spec.command("import")
+@click.argument(
+    "workbook", metavar="规范工作簿", type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出的 YAML 规范文件",
+)
+def spec_import(workbook: Path, output: Path) -> None:
+    """把规范工作簿读回 YAML 规范；每个问题给出 工作表、行和列。
+
+    退出码：0 已写出且无问题，1 有问题（读不出时不写出；能读出但检查有问题时照样写出），2 用法错误。
+    """
+    from .atomic import atomic_path
+    from .spec.workbook import read_workbook_spec
+
+    read = read_workbook_spec(workbook)
+    for problem in read.problems:
+        click.echo(str(problem), err=True)
+    if read.yaml_text is None:
+        _fail(f"{workbook}: 规范工作簿有 {len(read.problems)} 个问题，未写出 YAML。", EXIT_PROBLEMS)
+    with atomic_path(output) as temporary:
+        temporary.write_text(read.yaml_text, encoding="utf-8")
+    click.echo(f"已写出 {output}")
+    if read.problems:
+        _fail(f"共 {len(read.problems)} 个问题，请在规范工作簿中改正后重新导入。", EXIT_PROBLEMS)
 
 
 @main.command()
@@ -115,27 +211,17 @@ def generate(spec_paths: tuple[Path, ...], output: Path, roster: Path | None) ->
     """由规范生成锁定的模板工作簿。
 
     \b
-    xltools generate SPEC -o 模板.xlsx              一个模板
+    xltools generate SPEC -o 模板.xlsx              一个模板（SPEC 可以是 YAML 或规范工作簿 .xlsx）
     xltools generate specs/*.yaml -o templates/     每个规范一个模板（模板id_v版本.xlsx）
     xltools generate SPEC --roster 名册.csv -o 文件夹/  每个单位一份预填工作簿和 manifest.csv
 
     退出码：0 全部生成，1 规范或名册有问题（有问题的名册行不生成），2 用法错误。
     """
     from .generate import generate_template
-    from .spec import SpecError, load_spec
 
     if roster is not None and len(spec_paths) > 1:
         _fail("[usage-roster-one-spec] --roster 只能配一个规范文件", EXIT_USAGE)
-    specs = []
-    for spec_path in spec_paths:
-        try:
-            specs.append(load_spec(spec_path))
-        except SpecError as error:
-            for problem in error.problems:
-                click.echo(str(problem), err=True)
-            _fail(
-                f"{spec_path}: 规范有问题，未生成模板。请先运行 xltools spec lint。", EXIT_PROBLEMS
-            )
+    specs = [_load_any_spec(spec_path) for spec_path in spec_paths]
     if roster is not None:
         _generate_roster(specs[0], roster, output)
         return
@@ -352,6 +438,13 @@ def _fill_batch(template: Path, data: Path, out_dir: Path, specs_dir: Path | Non
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出检查报告")
 @click.option("-q", "--quiet", is_flag=True, help="每个文件只输出一行")
 @click.option("--no-copy", is_flag=True, help="不写检查后的副本")
+@click.option(
+    "--manifest",
+    "manifest_path",
+    metavar="清单",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="下发清单（generate --roster 写出的 manifest.csv）：核对每份返回是不是下发给该单位的那一份",
+)
 @_SPECS_OPTION
 def check(
     paths: tuple[Path, ...],
@@ -359,6 +452,7 @@ def check(
     as_json: bool,
     quiet: bool,
     no_copy: bool,
+    manifest_path: Path | None,
     specs_dir: Path | None,
 ) -> None:
     """检查填报返回的工作簿：只信输入单元格，按规范重算全部结果，检查篡改与交叉校验，
@@ -368,6 +462,7 @@ def check(
     xltools check 甲县.xlsx              副本写在原文件旁：甲县.checked.xlsx
     xltools check 返回/ 补交.zip         副本写到 返回/已检查/ 和 已检查/（压缩包逐个检查）
     xltools check 返回/ -o 检查结果/     副本写到 检查结果/
+    xltools check 返回/ --manifest 分发/manifest.csv   另核对下发标识与下发清单
 
     文件夹和压缩包里不是工作簿的文件（.pdf、.csv、.docx…）、临时锁定文件（~$ 开头）、
     隐藏文件和检查副本单独列为“跳过”，不计为不通过。
@@ -384,6 +479,7 @@ def check(
             quiet=quiet,
             copy=not no_copy,
             specs_dir=specs_dir,
+            manifest_path=manifest_path,
         )
     )
 

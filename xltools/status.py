@@ -41,6 +41,7 @@ class Bureau:
     bureau_id: str
     name: str
     template: str = ""  # empty: any template
+    fingerprint: str = ""  # the stamp of the copy sent to it (a distribution manifest has one)
 
 
 @dataclass
@@ -140,7 +141,8 @@ def read_bureaus(path: Path) -> list[Bureau]:
                 f"{path} 第 {number} 行: [status-roster-duplicate] 单位编号 {bureau_id} 重复出现"
             )
         seen.add((bureau_id, template))
-        bureaus.append(Bureau(bureau_id, str(row.get("bureau_name") or "").strip(), template))
+        name, stamp = (str(row.get(k) or "").strip() for k in ("bureau_name", "fingerprint"))
+        bureaus.append(Bureau(bureau_id, name, template, stamp))
     return bureaus
 
 
@@ -268,11 +270,14 @@ def _plain(name: str) -> str:
 def run_status(
     manifest: Path, returns: Sequence[str | Path], *, specs_dir: Path | None, workers: int | None
 ) -> StatusReport:
-    """Check the returns as merge does and line them up with the roster in ``manifest``."""
+    """Check the returns as merge does and line them up with the roster in ``manifest``; a
+    distribution manifest (with fingerprints) also holds each return to the copy issued."""
+    from .check.manifest import Manifest
     from .merge import merge
 
     bureaus = read_bureaus(manifest)
-    with merge(list(returns), specs_dir=specs_dir, workers=workers) as result:
+    issued = Manifest.of(manifest, bureaus) if Manifest.holds(bureaus) else None
+    with merge(list(returns), specs_dir=specs_dir, workers=workers, manifest=issued) as result:
         rows = result.manifest.to_dict("records")
         findings = result.findings
         errors = findings[findings["severity"] == "error"]

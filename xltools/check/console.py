@@ -25,8 +25,18 @@ def run_check(
     quiet: bool,
     copy: bool,
     specs_dir: Path | None,
+    manifest_path: Path | None = None,
 ) -> int:
     """The whole command; returns its exit code (skipped files never change it)."""
+    manifest = None
+    if manifest_path is not None:
+        from .manifest import ManifestError, load_manifest
+
+        try:
+            manifest = load_manifest(manifest_path)
+        except ManifestError as error:
+            click.echo(str(error), err=True)
+            return EXIT_USAGE
     with tempfile.TemporaryDirectory(prefix="xltools-check-") as work:
         # the copies' folder is no input: a second check into the same -o sees no copies
         exclude = [output] if copy and output is not None and output.is_dir() else []
@@ -51,6 +61,7 @@ def run_check(
             copy=copy,
             specs_dir=specs_dir,
             progress=not as_json and many,
+            manifest=manifest,
         )
     if as_json:
         _print_json(results, inputs.skipped)

@@ -22,12 +22,16 @@ import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..filenames import readable
 from ..merge.inputs import CHECKED_FOLDER, CHECKED_SUFFIX, InputItem, expand, is_workbook_name
 from ..registry import Registry
 from ..xlsx.limits import Limits
 from .report import Finding, Report
+
+if TYPE_CHECKING:
+    from .manifest import Manifest
 
 #: Why a skipped input was skipped, in the console's words.
 SKIP_LABELS = {
@@ -128,6 +132,7 @@ def run_checks(
     copy: bool,
     specs_dir: Path | None,
     progress: bool,
+    manifest: Manifest | None = None,
 ) -> list[CheckResult]:
     """Check every file (paths, or the returns :func:`collect` found), in order."""
     import click
@@ -155,7 +160,14 @@ def run_checks(
                 results.append(CheckResult(report))
                 continue
             results.append(
-                check_one(Path(item.path), registry, limits, copy_to=target, display=item.display)
+                check_one(
+                    Path(item.path),
+                    registry,
+                    limits,
+                    copy_to=target,
+                    display=item.display,
+                    manifest=manifest,
+                )
             )
     finally:
         if bar is not None:
@@ -170,6 +182,7 @@ def check_one(
     *,
     copy_to: Path | None,
     display: str | None = None,
+    manifest: Manifest | None = None,
 ) -> CheckResult:
     """Check ``path`` and, when it could be read and ``copy_to`` is given, write the checked
     copy there: what ``xltools check`` does for each file. ``display`` names the file in the
@@ -179,7 +192,7 @@ def check_one(
     from .run import check_file
 
     try:
-        report, workbook = check_file(path, registry, limits=limits)
+        report, workbook = check_file(path, registry, limits=limits, manifest=manifest)
         if display is not None:
             report.file = display
         result = CheckResult(report)

@@ -54,6 +54,7 @@ def identify(
     report.template, report.version = template, version
     report.title = meta.get("title", "")
     report.bureau_id, report.bureau_name = meta.get("bureau_id", ""), meta.get("bureau_name", "")
+    report.stamp = meta.get("fingerprint", "")
     spec = registry.accepted(template, version)
     if spec is not None:
         state = workbook.sheet(META_SHEET)

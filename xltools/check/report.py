@@ -69,6 +69,7 @@ class Report:
     title: str = ""
     bureau_id: str = ""
     bureau_name: str = ""
+    stamp: str = ""  # the fingerprint the workbook carries (xltools.check.manifest compares it)
     unit: str = ""  # the unit's name as typed in the form, when the spec has one
     total: float | None = None  # recomputed total score
     grade: str = ""  # recomputed grade

@@ -181,4 +181,10 @@ def evaluate_checks(ctx: CheckContext, values: dict[str, Any]) -> None:
             next((r for r in refs if r in ctx.where), ""),
         )
         extra = f"（无法计算：{result}）" if isinstance(result, ExcelError) else ""
-        ctx.finding(check.severity, check.code, check.message + extra, field_id=anchor, found=found)
+        expected = (
+            ""
+            if check.expected is None
+            else plain_value(top_level(evaluate(check.expected, values)))
+        )
+        ctx.finding(check.severity, check.code, check.message + extra, field_id=anchor,
+                    expected=expected, found=found)  # fmt: skip

@@ -26,14 +26,20 @@ from .structure import check_structure
 if TYPE_CHECKING:
     from ..xlsx.limits import Limits
     from ..xlsx.reader import RawWorkbook
+    from .manifest import Manifest
 
 UNIT_FIELDS = ("unit_name", "department_name", "dept_name", "project_unit", "department")
 
 
 def check_file(
-    path: Path, registry: Registry, *, limits: Limits | None = None
+    path: Path,
+    registry: Registry,
+    *,
+    limits: Limits | None = None,
+    manifest: Manifest | None = None,
 ) -> tuple[Report, RawWorkbook | None]:
-    """The report of one file, and the workbook as read (None when unreadable).
+    """The report of one file, and the workbook as read (None when unreadable); with a
+    ``manifest``, also whether it is the copy that was issued to its bureau.
 
     ``limits`` default to those of the ``XLTOOLS_LIMITS`` environment variable
     (:func:`~xltools.xlsx.limits.limits_from_env`; a bad setting raises its LimitsError)."""
@@ -73,6 +79,10 @@ def check_file(
         values = recompute_and_compare(ctx)
         evaluate_checks(ctx, values)
         mark_blank(ctx)
+        if manifest is not None:
+            from .manifest import compare
+
+            compare(report, manifest)
         report.unit = report.bureau_name or next(
             (str(values[f]) for f in UNIT_FIELDS if isinstance(values.get(f), str) and values[f]),
             "",

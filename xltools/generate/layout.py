@@ -279,48 +279,57 @@ def _indicators(out: SheetLayout, block: IndicatorBlock, row: int) -> int:
     out.header_rows = (header, header)
     row += 1
     keys = [c.key for c in block.columns]
-    weight_span = value_spans[keys.index("weight")] if "weight" in keys else None
-    score_span = value_spans[keys.index("score")] if "score" in keys else None
 
-    def subtotal(
-        group_label: str, weight_field: str, score_field: str, at: int, depth: int
-    ) -> None:
-        out.place(
-            at,
-            depth,
-            value_spans[0][0] - 1 if weight_span is None else weight_span[0] - 1,
-            "label",
-            text=group_label,
-        )
-        if weight_span is not None:
-            out.place(at, weight_span[0], weight_span[1], "field", field=weight_field)
-        if score_span is not None:
-            between = (weight_span[1] + 1) if weight_span else value_spans[0][0]
-            if score_span[0] > between:
-                out.place(at, between, score_span[0] - 1, "label")
-            out.place(at, score_span[0], score_span[1], "field", field=score_field)
-            if score_span[1] < out.width - 1:
-                out.place(at, score_span[1] + 1, out.width - 1, "label")
+    def subtotal(text: str, totals: dict[str, str], at: int, depth: int) -> None:
+        """A 小计 / 合计 row: its label up to the first summed column, then each summed column's
+        field; the cells between them merged, blank."""
+        summed = [i for i, key in enumerate(keys) if key in totals]
+        label_end = (value_spans[summed[0]][0] if summed else out.width) - 1
+        out.place(at, depth, label_end, "label", text=text)
+        blank: list[tuple[int, int]] = []
+        for (first, last), key in zip(value_spans, keys, strict=True):
+            if last <= label_end:
+                continue
+            if key in totals:
+                if blank:
+                    out.place(at, blank[0][0], blank[-1][1], "label")
+                    blank = []
+                out.place(at, first, last, "field", field=totals[key])
+            else:
+                blank.append((first, last))
+        if blank:
+            out.place(at, blank[0][0], blank[-1][1], "label")
 
     def group(node: IndicatorGroup, depth: int, at: int) -> int:
         start = at
+        before = block.subtotal_position == "before"
+        # A group whose rows stand above the last level spans the level columns left over.
+        right = levels - 1 if node.rows and not node.children else depth
+        if node.totals and before:
+            subtotal(block.subtotal_label, node.totals, at, right + 1)
+            at += 1
         for row_fields in node.rows:
             for (first, last), key in zip(value_spans, keys, strict=True):
                 out.place(at, first, last, "field", field=row_fields[key])
             at += 1
         for child in node.children:
             at = group(child, depth + 1, at)
-        if node.score_field:
-            subtotal("小计", node.weight_field, node.score_field, at, depth + 1)
+        if node.totals and not before:
+            subtotal(block.subtotal_label, node.totals, at, right + 1)
             at += 1
         label = node.label + (f"（{_points(node.weight)}分）" if node.weight is not None else "")
         if at > start:
-            out.place(start, depth, depth, "label", text=label, rows=at - start)
+            out.place(start, depth, right, "label", text=label, rows=at - start)
         return at
 
+    if block.total_position == "before":
+        subtotal(block.total_label, block.totals, row, 0)
+        row += 1
     for top in block.groups:
         row = group(top, 0, row)
-    subtotal("合计", block.weight_field, block.score_field, row, 0)
+    if block.total_position == "before":
+        return row
+    subtotal(block.total_label, block.totals, row, 0)
     return row + 1
 
 

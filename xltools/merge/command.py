@@ -93,6 +93,13 @@ class _Progress:
     type=click.Path(dir_okay=False, path_type=Path),
     help="同时写出汇总报告（Word .docx）：收文情况、等次与得分分布图、排名、低于合格的单位、常见问题",
 )
+@click.option(
+    "--manifest",
+    "manifest_path",
+    metavar="清单",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="下发清单（generate --roster 写出的 manifest.csv）：不是下发给该单位的那一份的文件不采纳",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出结果")
 def merge_command(
     inputs: tuple[str, ...],
@@ -107,6 +114,7 @@ def merge_command(
     scheduler: str | None,
     specs_dir: Path | None,
     report_path: Path | None,
+    manifest_path: Path | None,
     as_json: bool,
 ) -> None:
     """检查并汇总返回的自评表：文件、文件夹（递归）、通配符（请加引号）或 .zip 压缩包。
@@ -124,7 +132,8 @@ def merge_command(
       相同时使用，并在原因中注明。每份被替代的文件都写明被哪一份替代、为什么。
     · 有一般校验错误（漏填、格式不对）的文件默认采纳：按规范重新计算的分数进“汇总”，
       错误数列在“汇总”，每个问题列在“问题清单”；加 --strict 则不采纳。
-    · 被篡改、不是模板、未知模板或版本已停用、无法读取（含压缩炸弹）的文件不采纳。
+    · 被篡改、不是模板、未知模板或版本已停用、无法读取（含压缩炸弹）的文件不采纳；
+      给了 --manifest 时，不是下发给该单位的那一份的文件也不采纳。
     · 临时锁定文件（~$ 开头）、隐藏文件和 xltools check 写的检查副本（*.checked.xlsx、
       “已检查”文件夹）不是提交的原件：列为“跳过”，不检查，不影响退出码。
     · --scheduler 时在 Dask 集群上检查，结果与本机检查相同；反复使工作进程崩溃的文件不采纳
@@ -149,6 +158,14 @@ def merge_command(
         _fail(f"[usage-bad-limits] {error}")
     outputs = Outputs(xlsx=output, csv=csv_dir, parquet=parquet, sqlite=sqlite)
     policy = next(p for p in POLICIES if p == supersede)
+    manifest = None
+    if manifest_path is not None:
+        from ..check.manifest import ManifestError, load_manifest
+
+        try:
+            manifest = load_manifest(manifest_path)
+        except ManifestError as error:
+            _fail(str(error))
     record = None
     if submissions is not None:
         try:  # before any file is checked: a bad record is a usage error
@@ -182,6 +199,7 @@ def merge_command(
             workers=workers,
             executor=executor,
             progress=_Progress,
+            manifest=manifest,
         )
     except (InputError, MissingDependency, ClusterError) as error:
         _fail(str(error))

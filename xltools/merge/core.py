@@ -40,7 +40,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .executor import Executor, default_workers, make_executor
 from .inputs import DEFAULT_ARCHIVE_LIMITS, ArchiveLimits, InputError, InputItem, expand
@@ -48,7 +48,10 @@ from .result import Counts, MergeResult
 from .spool import Spool, tables
 from .supersede import DEFAULT_POLICY, POLICIES, Candidate, Policy, decide, parse_time
 from .supersede import submission_lookup as _lookup
-from .worker import FileResult
+from .worker import FileResult, hold_to_manifest
+
+if TYPE_CHECKING:
+    from ..check.manifest import Manifest
 
 Supersede = Policy  # the name earlier releases exported
 SMALL_BATCH = 8  # fewer files than this are checked in the calling process
@@ -85,6 +88,7 @@ def merge(
     executor: Executor | None = None,
     progress: Callable[[int], Any] | None = None,
     archive_limits: ArchiveLimits = DEFAULT_ARCHIVE_LIMITS,
+    manifest: Manifest | None = None,
 ) -> MergeResult:
     """Merge returned workbooks.
 
@@ -96,6 +100,8 @@ def merge(
     :mod:`xltools.merge.supersede`); ``submissions`` (file name -> seconds since the epoch, as
     :func:`~xltools.merge.submissions.read_submissions` reads a record) is what
     ``"submitted"`` orders by, and is asked for by that policy alone.
+    ``manifest`` (:func:`~xltools.check.manifest.load_manifest`): a file that is not the copy
+    issued to its bureau is rejected, as ``check --manifest`` reports it.
     ``progress(n)`` is called with the number of inputs and must return a callable that is
     called once per input done (and may have a ``close``). Raises
     :class:`~xltools.merge.inputs.InputError` when an argument names nothing and
@@ -135,7 +141,7 @@ def merge(
         tick = progress(len(items)) if progress else None
         try:
             submitted = _lookup(dict(submissions)) if submissions is not None else None
-            keys = _check_all(items, spool, run, specs, tick, submitted)
+            keys = _check_all(items, spool, run, specs, tick, submitted, manifest)
         finally:
             close = getattr(tick, "close", None)
             if close is not None:
@@ -181,6 +187,7 @@ def _check_all(
     specs: str | None,
     tick: Callable[[], Any] | None,
     submitted: Callable[[str], float | None] | None = None,
+    manifest: Manifest | None = None,
 ) -> list[Candidate]:
     to_check: list[int] = []
     for index, item in enumerate(items):
@@ -195,6 +202,8 @@ def _check_all(
     for position, found in run.run([items[i].path for i in to_check], specs):
         index = to_check[position]
         item = items[index]
+        if manifest is not None:
+            hold_to_manifest(found, manifest)
         mtime = item.mtime if item.mtime is not None else found.mtime
         spool.add_result(index, item.display, found, mtime)
         if found.candidate:

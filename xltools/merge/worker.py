@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
+    from ..check.manifest import Manifest
     from ..registry import Registry
     from ..spec.model import Spec
 
@@ -44,6 +45,9 @@ REJECTING_CODES: Final = {
     "read-zip-bomb": "疑似压缩炸弹，未解压",
     "read-xml-unsafe": "含不安全的 XML（实体声明），未解析",
     "read-too-large": "超出读取上限",
+    # held to the distribution manifest (merge --manifest, status with a manifest)
+    "manifest-fingerprint-mismatch": "不是下发给该单位的那一份",
+    "manifest-not-issued": "不是按名册下发的工作簿",
 }
 
 
@@ -69,6 +73,7 @@ class FileResult:
     version: int = 0
     title: str = ""
     bureau_id: str = ""
+    stamp: str = ""  # the fingerprint the workbook carries
     unit: str = ""
     project: str = ""
     has_project_field: bool = False
@@ -144,6 +149,7 @@ def _check(result: FileResult, path: Path, registry: Registry) -> None:
     result.sha256, result.bytes, result.seconds = report.sha256, report.bytes, report.seconds
     result.template, result.version, result.title = report.template, report.version, report.title
     result.bureau_id, result.unit = report.bureau_id.strip(), report.unit.strip()
+    result.stamp = report.stamp
     result.total, result.grade = report.total, report.grade
     result.errors = report.count("error")
     result.warnings = report.count("warning")
@@ -202,6 +208,26 @@ def _migrate(result: FileResult, registry: Registry, report: Any) -> None:
         )
     )
     result.infos += 1
+
+
+def hold_to_manifest(result: FileResult, manifest: Manifest) -> None:
+    """A checked file that is not the copy the manifest says was sent to its bureau: an
+    error, and rejected (unless already rejected for a graver reason). Done where the results
+    arrive, so that every executor (a process pool, a Dask cluster) gets it alike."""
+    from ..check.manifest import mismatch
+
+    if not result.template or result.reject_code in NOT_A_WORKBOOK:
+        return
+    wrong = mismatch(result.bureau_id, result.template, result.stamp, manifest)
+    if wrong is None:
+        return
+    result.findings.insert(
+        0, ("error", wrong.code, "", "", "", wrong.message, wrong.expected, wrong.found, "")
+    )
+    result.errors += 1
+    if not result.reject_code:
+        result.reject_code = wrong.code
+        result.reject_reason = f"{REJECTING_CODES[wrong.code]}：{wrong.message}"
 
 
 def _rejection(findings: Sequence[Any], identified: bool) -> tuple[str, str] | None:
@@ -301,7 +327,8 @@ def _indicators(
                 )
                 for labels, row in group.labelled_rows():
                     name = _text(values.get(row["name"])).strip() if "name" in row else ""
-                    level3 = name or (labels[2] if len(labels) > 2 else "")
+                    # 三级 and below: a four-level sheet's rows differ by their 四级 label
+                    level3 = name or " / ".join(labels[2:])
                     if not level3:
                         continue  # an unused row
                     cells = {

@@ -22,6 +22,7 @@ from .blocks.indicators import IndicatorBlocks
 from .blocks.lists import ListBlocks
 from .blocks.notes import NoteBlocks
 from .blocks.table import TableBlocks
+from .limits import PendingLimit, resolve_limits
 from .model import (
     FIELD_TYPES,
     NUMERIC_TYPES,
@@ -38,6 +39,7 @@ from .model import (
 from .pattern import PatternUnsupported, pattern_source
 from .presets import preset_problems
 from .problems import ProblemList
+from .ranges import RangeMisuse, expand_ranges
 from .rules import BUILTIN_KINDS, RuleError, RuleKind, custom_kind
 from .source import LocatedDict, line_of, load_yaml
 
@@ -64,6 +66,11 @@ class _Builder(FieldsBlocks, TableBlocks, ListBlocks, IndicatorBlocks, NoteBlock
         self.sheet = ""
         self.auto_checks: list[Check] = []  # checks the blocks imply (weights, row checks)
         self.current_row_checks: list[Any] = []
+        self.current_held: dict[str, str] = {}
+        self.current_totalled: list[str] = []
+        self.current_subtotal_levels: set[int] | None = None
+        self.column_ranges: dict[str, tuple[str, ...]] = {}
+        self.pending_limits: list[PendingLimit] = []
         self.row_members: dict[str, tuple[str, ...]] = {}  # input field -> its row's inputs
 
     # ---- problems --------------------------------------------------------------------------
@@ -125,8 +132,8 @@ class _Builder(FieldsBlocks, TableBlocks, ListBlocks, IndicatorBlocks, NoteBlock
             type=ftype,
             unit=_opt_str(definition.get("unit")),
             required=bool(definition.get("required", False)),
-            min=_opt_float(definition.get("min")),
-            max=_opt_float(definition.get("max")),
+            min=self._limit(definition, "min", field_id, local_names, where),
+            max=self._limit(definition, "max", field_id, local_names, where),
             max_length=_opt_int(definition.get("max_length")),
             pattern=_opt_str(definition.get("pattern")),
             prompt=_opt_str(definition.get("prompt")),
@@ -158,6 +165,43 @@ class _Builder(FieldsBlocks, TableBlocks, ListBlocks, IndicatorBlocks, NoteBlock
             definition.get("input", field.formula is None and "value" not in definition)
         )
         return field
+
+    def _limit(
+        self,
+        definition: Mapping[str, Any],
+        side: str,
+        field_id: str,
+        local_names: Mapping[str, str],
+        where: Any,
+    ) -> float | None:
+        """A number limit as it is; one written as an expression (``max: weight``) is resolved
+        once every field exists (xltools/spec/limits.py)."""
+        value = definition.get(side)
+        if not isinstance(value, str):
+            return _opt_float(value)
+        node = self.expression(value, local_names, where, side)
+        if node is not None:
+            self.pending_limits.append(
+                PendingLimit(field_id, side, node, value, line_of(where, side))
+            )
+        return None
+
+    def expand_column_ranges(self, checks: list[Check]) -> None:
+        """Column ranges (``ind_all_score``) written out inside every formula and check."""
+        if not self.column_ranges:
+            return
+        for field in self.fields.values():
+            if field.formula is not None:
+                field.formula = self._expanded(field.formula, field.line)
+        for check in checks:
+            check.expr = self._expanded(check.expr, check.line)
+
+    def _expanded(self, node: Node, line: int) -> Node:
+        try:
+            return expand_ranges(node, self.column_ranges)
+        except RangeMisuse as error:
+            self.problems.add("spec-range-misuse", str(error), line)
+            return node
 
     def _choices(self, field: Field, definition: Mapping[str, Any], where: Any) -> None:
         choices = definition.get("choices")
@@ -436,8 +480,15 @@ def build(
 
 
 def build_from(
-    raw: Mapping[str, Any], path: Path, problems: ProblemList, *, schema: bool = True
+    raw: Mapping[str, Any],
+    path: Path,
+    problems: ProblemList,
+    *,
+    schema: bool = True,
+    sha256: str | None = None,
 ) -> Spec | None:
+    """The spec of ``raw`` (read from ``path``); ``sha256`` stands for the file's when the
+    spec was not read from YAML (an authoring workbook: the digest of its YAML text)."""
     from .schema import schema_problems  # the structural pass first, lines from the YAML
 
     for problem in schema_problems(raw) if schema else []:
@@ -472,7 +523,14 @@ def build_from(
             )
         )
     builder.sheet = ""
-    checks = builder.field_checks() + builder.auto_checks + builder.checks(raw.get("checks"))
+    limit_checks = resolve_limits(builder.pending_limits, builder.fields, problems)
+    checks = (
+        builder.field_checks()
+        + limit_checks
+        + builder.auto_checks
+        + builder.checks(raw.get("checks"))
+    )
+    builder.expand_column_ranges(checks)
     if not all(k in raw for k in ("template", "version", "title")):
         return None
     return Spec(
@@ -486,7 +544,7 @@ def build_from(
         grade_bands=builder.bands,
         choice_lists=builder.choice_lists,
         source=path,
-        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+        sha256=sha256 or hashlib.sha256(path.read_bytes()).hexdigest(),
         accepts=tuple(int(v) for v in raw.get("accepts") or ()),
         previous=_previous(raw.get("previous")),
         old_versions=str(raw.get("old_versions") or "accept"),

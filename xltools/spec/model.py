@@ -79,6 +79,7 @@ class Check:
     cells: tuple[str, ...] = ()
     line: int = 0
     code: str = ""  # stable finding code: "check-<id as written>", the same on every row
+    expected: Node | None = None  # what the cell should hold (its finding's 应为), when known
 
     def __post_init__(self) -> None:
         if not self.code:
@@ -146,6 +147,7 @@ class IndicatorGroup:
     score_field: str = ""  # sum of the scores in the group
     weight_field: str = ""  # sum of the row weights in the group
     line: int = 0  # where its weight (or the group) is declared
+    totals: dict[str, str] = field(default_factory=dict)  # column key -> its 小计 field
 
     def leaf_rows(self) -> list[dict[str, str]]:
         rows = list(self.rows)
@@ -176,6 +178,11 @@ class IndicatorBlock:
     weight_field: str
     title: str | None = None
     kind: str = "indicators"
+    totals: dict[str, str] = field(default_factory=dict)  # column key -> its 合计 field
+    subtotal_label: str = "小计"
+    total_label: str = "合计"
+    subtotal_position: str = "after"  # the 小计 row after a group's rows, or "before" them
+    total_position: str = "after"  # the 合计 row after the table, or "before" (under the header)
 
 
 @dataclass

@@ -289,9 +289,16 @@ BUILTIN_KINDS.update(
 
 def custom_kind(name: str, definition: Mapping[str, Any]) -> RuleKind:
     """A rule kind a spec defines itself: ``{params: {a: null, b: "10"}, expression: "..."}``."""
+    if not isinstance(definition, Mapping):
+        raise RuleError("spec-rule-bad-setting", "应是一个映射（params、expression）")
     params = definition.get("params") or {}
     if isinstance(params, list):
         params = dict.fromkeys(params)
+    if not isinstance(params, Mapping):
+        raise RuleError(
+            "spec-rule-bad-setting",
+            "params 应是参数表（如 {actual: actual, weight: weight}）或参数名列表",
+        )
     template = definition.get("expression")
     if not isinstance(template, str):
         raise RuleError("spec-rule-bad-setting", f"自定义规则 {name} 需要 expression")

@@ -14,6 +14,8 @@ from ..model import Check, Field
 from ..problems import ProblemList
 
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+# What a cell that does not apply to its row keeps of its column: how it is shown, no rule.
+_KEPT_WHEN_BLANK = ("label", "type", "unit", "lines")
 
 
 class BlockBuilder:
@@ -26,6 +28,10 @@ class BlockBuilder:
     sheet: str
     auto_checks: list[Check]
     current_row_checks: list[Any]
+    current_held: dict[str, str]  # typed-score column -> the rule's score column it is held to
+    current_totalled: list[str]  # indicator columns summed in every 小计 and 合计
+    current_subtotal_levels: set[int] | None  # levels given a 小计 row; None: the default
+    column_ranges: dict[str, tuple[str, ...]]  # ind_all_<key> -> that column's cells
     row_members: dict[str, tuple[str, ...]]
 
     if TYPE_CHECKING:
@@ -45,6 +51,18 @@ class BlockBuilder:
         ) -> Field: ...
 
         def row_checks(self, raw: Any, row: Mapping[str, str], prefix: str) -> None: ...
+
+    def block_id(self, raw: Any, what: str) -> str:
+        """A block's id as field ids can use it: a bad one is reported, then made safe, so that
+        one typo gives one problem and not a crash further on."""
+        text = str(raw.get("id", ""))
+        if ID_PATTERN.match(text):
+            return text
+        self.problem(
+            "spec-bad-id", f"{what}的 id “{text}” 不合规：只能用小写字母、数字和下划线，并以字母开头",
+            raw, "id",
+        )  # fmt: skip
+        return safe_id(text)
 
     def _columns(self, raw: Any, where: Any) -> list[dict[str, Any]]:
         if not isinstance(raw, list) or not raw:
@@ -66,9 +84,10 @@ class BlockBuilder:
         path: tuple[str, ...],
         where: Any,
     ) -> dict[str, str]:
-        """The fields of one repeating row; ``preset`` fixes values or overrides column settings.
-        A preset row is the spec's (fixed): its required inputs are required outright; the
-        others are free rows, required only once used (``row_members``)."""
+        """The fields of one repeating row; ``preset`` fixes values or overrides column settings,
+        and a column set to nothing (``actual: ~``) does not apply to the row: a blank, locked
+        cell. A preset row is the spec's (fixed): its required inputs are required outright;
+        the others are free rows, required only once used (``row_members``)."""
         col_keys = [str(c["key"]) for c in columns]
         local_names = {k: f"{prefix}_{k}" for k in col_keys}
         unknown = set(preset) - set(col_keys)
@@ -84,7 +103,10 @@ class BlockBuilder:
             key = str(column["key"])
             definition = {k: v for k, v in column.items() if k != "key"}
             override = preset.get(key)
-            if isinstance(override, dict):
+            if key in preset and override is None:
+                definition = {k: v for k, v in definition.items() if k in _KEPT_WHEN_BLANK}
+                definition["input"] = False
+            elif isinstance(override, dict):
                 definition.update(override)
             elif override is not None:
                 definition["value"] = override
@@ -103,6 +125,11 @@ class BlockBuilder:
             for field_id in members:
                 self.row_members[field_id] = members
         return row
+
+
+def safe_id(text: str) -> str:
+    """``text`` made into an id (after its problem is reported): expressions can name it."""
+    return "x" + re.sub(r"[^a-z0-9_]", "_", text.lower())
 
 
 def _opt_str(value: Any) -> str | None:

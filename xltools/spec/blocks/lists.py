@@ -15,7 +15,7 @@ class ListBlocks(BlockBuilder):
     """``kind: list``."""
 
     def list_block(self, raw: Mapping[str, Any]) -> Block:
-        list_id = str(raw.get("id", ""))
+        list_id = self.block_id(raw, "列表")
         title = _opt_str(raw.get("title"))
         columns = self._columns(raw.get("columns"), raw)
         presets = raw.get("rows", 5)

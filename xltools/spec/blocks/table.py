@@ -13,7 +13,7 @@ class TableBlocks(BlockBuilder):
     """``kind: table``."""
 
     def table_block(self, raw: Mapping[str, Any]) -> Block:
-        table_id = str(raw.get("id", ""))
+        table_id = self.block_id(raw, "表格")
         title = _opt_str(raw.get("title"))
         columns = self._columns(raw.get("columns"), raw)
         rows = [r for r in raw.get("rows") or [] if isinstance(r, dict) and "key" in r]
