@@ -437,3 +437,24 @@ def test_a_changed_roster_adds_tokens_and_retires_the_removed(
     sign_in_officer(later, officer_secret(data))
     page = later.get("/officer").text
     assert "名册 4 个单位" in page and "新增单位" in page and "bureau-off-roster" in page
+
+
+def test_a_self_made_copy_is_held_to_the_distribution_manifest(
+    tmp_path: Path, returns: dict[str, Path]
+) -> None:
+    """The roster is the distribution's manifest: as `check --manifest`, a return that is not
+    the copy issued to a bureau (here one filled from the plain template) is refused."""
+    browser, data = _app(tmp_path, returns)
+    plain = tmp_path / "自制.xlsx"
+    template = Path(__file__).resolve().parent.parent / "templates" / "project_expense_2023_v1.xlsx"
+    fill(template, plain, unit_name="梧桐县医保局", project_name="演示项目1")
+    answer = upload(browser, sign_in(browser, tokens(data)["S001"]), plain).json()
+    assert answer["verdict"] == "rejected" and answer["code"] == "manifest-not-issued"
+    assert "下发" in answer["reason"]
+    # with a plain roster (no fingerprints) the same file is taken, and said to carry no stamp
+    roster = tmp_path / "名册.csv"
+    roster.write_text("bureau_id,bureau_name\nS001,梧桐县医保局\n", encoding="utf-8")
+    other = client(config(tmp_path / "plain", roster))
+    taken = upload(other, sign_in(other, tokens(tmp_path / "plain")["S001"]), plain).json()
+    assert taken["verdict"] == "passed"
+    assert "serve-no-stamp" in {f["code"] for f in taken["report"]["findings"]}

@@ -34,6 +34,7 @@ from starlette.responses import (
 )
 from starlette.routing import Route
 
+from ..check.manifest import Manifest
 from ..registry import Registry
 from ..status import read_bureaus
 from ..xlsx.limits import limits_from_env
@@ -83,9 +84,11 @@ class Service:
         self.limiter = anyio.CapacityLimiter(max(1, config.check_workers))
         self._in_flight: dict[str, int] = {}
         self._lock = threading.Lock()
-        roster = [
-            BureauRecord(b.bureau_id, b.name, b.template) for b in read_bureaus(config.roster)
-        ]
+        rows = read_bureaus(config.roster)
+        # a distribution manifest (not a plain roster): each return is held to the copy issued
+        # to its bureau, as `xltools check --manifest` holds it
+        self.manifest = Manifest.of(config.roster, rows) if Manifest.holds(rows) else None
+        roster = [BureauRecord(b.bureau_id, b.name, b.template) for b in rows]
         self.issued = issue_tokens(self.store, roster, config.tokens_file)
         self.officer_secret = ensure_officer(self.store, config.officer_file)
 
@@ -324,7 +327,13 @@ async def _receive(
     assert blob is not None
     checked = await anyio.to_thread.run_sync(
         lambda: check_upload(
-            blob, name, bureau, service.registry, service.limits, service.config.incoming
+            blob,
+            name,
+            bureau,
+            service.registry,
+            service.limits,
+            service.config.incoming,
+            service.manifest,
         ),
         limiter=service.limiter,
     )

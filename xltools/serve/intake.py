@@ -4,7 +4,8 @@ what only the intake knows — whose token sent it.
 Runs in a worker thread (never on the event loop). The verdict:
 
 * ``rejected``: what ``merge`` would never accept (not a workbook, unreadable, not one of our
-  templates, tampered with …: merge's own rule), a file whose distribution stamp names another
+  templates, tampered with, not the copy the distribution manifest says was issued …: merge's
+  own rule), a file whose distribution stamp names another
   bureau than the token's (``serve-wrong-bureau``), or another template than the roster gives
   that bureau (``serve-wrong-template``), or a name that is no workbook's
   (``skipped-not-workbook``, as ``check`` sets such a file aside);
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..check.files import check_one
+from ..check.manifest import Manifest
 from ..check.report import Finding, Report
 from ..merge.inputs import is_workbook_name
 from ..merge.worker import _rejection
@@ -45,8 +47,10 @@ def check_upload(
     registry: Registry,
     limits: Limits,
     scratch: Path,
+    manifest: Manifest | None = None,
 ) -> Checked:
-    """Check the stored upload ``blob`` (sent as ``name``) for ``bureau``."""
+    """Check the stored upload ``blob`` (sent as ``name``) for ``bureau``; held to the
+    distribution ``manifest`` when the roster is one."""
     if not is_workbook_name(name):
         report = Report(file=name)
         report.add(
@@ -60,7 +64,7 @@ def check_upload(
         return Checked(report, "rejected", "skipped-not-workbook", "不是工作簿", None)
     scratch.mkdir(parents=True, exist_ok=True)
     copy = scratch / f"{secrets.token_hex(8)}.checked.xlsx"
-    result = check_one(blob, registry, limits, copy_to=copy, display=name)
+    result = check_one(blob, registry, limits, copy_to=copy, display=name, manifest=manifest)
     report = result.report
     rejected = _rejection(report.findings, bool(report.template))
     if rejected is None and not report.blank:  # a return merge could take: but whose is it?
