@@ -5,7 +5,8 @@ careless return gets its errors listed; the officer signs in, sees the roster's 
 the merge, watches its progress and gets the summary workbook.
 
 Skipped locally when Chromium (or Playwright) is missing; under CI (``CI`` set) that is a
-failure, as for LibreOffice (tests/conftest.py)."""
+failure, as for LibreOffice (tests/conftest.py). ``XLTOOLS_CHROMIUM`` names another Chromium
+binary (default: ``chromium`` on the PATH, else /usr/bin/chromium)."""
 
 from __future__ import annotations
 
