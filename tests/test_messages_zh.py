@@ -48,6 +48,7 @@ def _run(*args: str) -> tuple[int, str]:
         ["fill", "--help"],
         ["describe", "--help"],
         ["demo", "--help"],
+        ["serve", "--help"],
     ],
     ids=" ".join,
 )

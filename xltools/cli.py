@@ -722,5 +722,15 @@ def _register_merge() -> None:
 
 _register_merge()
 
+
+def _register_serve() -> None:
+    # Click only at start-up: Starlette and uvicorn are imported when `xltools serve` runs.
+    from .serve.command import serve_command
+
+    main.add_command(serve_command, "serve")
+
+
+_register_serve()
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -85,6 +85,12 @@ def run_demo(out: Path, say: Callable[[str], None]) -> int:
         say("   " + result.report.summary_line().replace(str(out) + "/", ""))
     problems += _return_reports(out, say)
     _merge_returns(out, say)
+    manifest = out / "distributed" / "project_expense_2023" / "manifest.csv"
+    if manifest.is_file():
+        say(
+            f"8. 收件页（需 pip install 'xltools[serve]'）：xltools serve --roster {manifest} "
+            f"--data {out / 'serve'}  各单位用 {out / 'serve' / 'tokens.csv'} 中的口令上传，立即得到检查结果"
+        )
     say(f"完成：输出在 {out}" + ("" if not problems else f"；{problems} 个问题见上"))
     return problems
 
