@@ -159,7 +159,7 @@ def _check(result: FileResult, path: Path, registry: Registry) -> None:
         for f in report.sorted_findings()
     ]
     spec = registry.accepted(report.template, report.version) if report.template else None
-    rejected = _rejection(report.findings, spec is not None)
+    rejected = rejection(report.findings, spec is not None)
     if rejected:
         result.reject_code, result.reject_reason = rejected
         return
@@ -230,7 +230,7 @@ def hold_to_manifest(result: FileResult, manifest: Manifest) -> None:
         result.reject_reason = f"{REJECTING_CODES[wrong.code]}：{wrong.message}"
 
 
-def _rejection(findings: Sequence[Any], identified: bool) -> tuple[str, str] | None:
+def rejection(findings: Sequence[Any], identified: bool) -> tuple[str, str] | None:
     """(code, reason) when the file cannot be accepted whatever the merge options."""
     for finding in findings:
         if finding.code == "return-blank":  # never accepted, scored or averaged

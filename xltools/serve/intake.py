@@ -25,7 +25,7 @@ from ..check.files import check_one
 from ..check.manifest import Manifest
 from ..check.report import Finding, Report
 from ..merge.inputs import is_workbook_name
-from ..merge.worker import _rejection
+from ..merge.worker import rejection
 from ..registry import Registry
 from ..xlsx.limits import Limits
 from .store import BureauRecord
@@ -66,7 +66,7 @@ def check_upload(
     copy = scratch / f"{secrets.token_hex(8)}.checked.xlsx"
     result = check_one(blob, registry, limits, copy_to=copy, display=name, manifest=manifest)
     report = result.report
-    rejected = _rejection(report.findings, bool(report.template))
+    rejected = rejection(report.findings, bool(report.template))
     if rejected is None and not report.blank:  # a return merge could take: but whose is it?
         _stamp_findings(report, bureau)
         mine = [f for f in report.findings if f.code.startswith("serve-wrong-")]
