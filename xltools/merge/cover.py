@@ -5,7 +5,6 @@ in Chinese: no template id, code or hash (those are on the other sheets and in �
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any, Final
 
@@ -71,7 +70,7 @@ def cover_sheet(workbook: Any, spool: Spool, result: MergeResult) -> None:
             f"采纳的文件中有 {with_errors} 份仍有错误（已按重新计算的分数汇总），"
             "问题见“问题清单”，可请有关单位更正。"
         )
-    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    now = result.when.strftime("%Y-%m-%d %H:%M")
 
     worksheet = workbook.add_worksheet(SHEET)
     for col, width in enumerate(WIDTHS):

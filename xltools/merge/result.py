@@ -5,6 +5,7 @@ result without importing the merge itself."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class MergeResult:
 
     counts: Counts
     written: dict[str, Path] = field(default_factory=dict)
+    # when the merge was made: one instant for every output (the 概况 sheet shows it)
+    when: dt.datetime = field(default_factory=dt.datetime.now)
     notes: list[str] = field(default_factory=list)  # e.g. a sheet cut at Excel's row limit
     _spool: Spool | None = field(default=None, repr=False)
     _frames: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
